@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# mdev-kvm: the one entry point. `make run` boots our kernel to a shell,
+# `make check` builds everything and runs the suite in a QEMU guest. See
+# README.md.
+
+SHELL := /bin/bash
+TOP := $(CURDIR)
+
+# The kernel object directory the samples and tests build against;
+# scripts/kernel.sh links build/obj-debug to it. Override to build the
+# samples against another configured and built kernel tree.
+KDIR ?= $(TOP)/build/obj-debug
+
+export T SELFCHECK TIMEOUT CI FORCE
+# One clock for every stage's "[elapsed]" prefix.
+export MDEV_KVM_T0 := $(shell date +%s)
+
+.PHONY: all deps kernel patches samples selftests check run lint clean \
+	distclean help
+
+all: check
+
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
+
+## deps        install the Debian packages the project needs (apt)
+deps:
+	@scripts/deps.sh
+
+## kernel      unpack linux-source-6.12, apply core/ + kvm-bridge/, build
+kernel: deps
+	@scripts/kernel.sh
+
+## patches     export the kernel tree's commits to core/ and kvm-bridge/
+patches: deps
+	@scripts/patches.sh
+
+## samples     build mdev-samples/ with kbuild (warnings are errors)
+samples: kernel
+	@scripts/samples.sh "$(KDIR)"
+
+## selftests   build the selftests (static) and the suite's modules
+selftests: kernel
+	@source scripts/common.sh && stage "building the selftests"
+	@$(MAKE) -s -C selftests KDIR="$(KDIR)" OUT="$(TOP)/build/selftests"
+
+## check       everything, then the suite in a QEMU guest: one verdict
+##             (T=<test> runs one test; SELFCHECK=fail|warn|... must fail)
+check: samples selftests
+	@selftests/vmtest.sh check
+
+## run         boot the test kernel with the samples loaded, to a shell
+run: samples selftests
+	@selftests/vmtest.sh run
+
+## lint        checkpatch --strict over the series, samples and tests
+lint: kernel
+	@scripts/lint.sh
+
+## clean       remove what this clone built (the kernel cache stays)
+clean:
+	-@$(MAKE) -s -C selftests KDIR="$(KDIR)" clean 2>/dev/null
+	-@[ -d "$(KDIR)" ] && $(MAKE) -s -C "$(KDIR)" M=$(TOP)/mdev-samples clean
+	rm -rf build
+
+## distclean   clean, and drop the kernel cache (/var/cache/mdev-kvm)
+distclean: clean
+	@source scripts/common.sh && echo "rm -rf $$CACHE" && rm -rf "$$CACHE"

@@ -1,0 +1,101 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared by the host-side scripts: where things live, how a stage reports
+# progress, and how a script dies. Sourced, never run.
+
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Everything generated lives outside the clone so that a fresh clone (CI)
+# reuses an unchanged kernel. See README.md, "Caches".
+CACHE=${MDEV_KVM_CACHE:-/var/cache/mdev-kvm}
+TARBALL=${LINUX_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+SRCPKG=linux-source-6.12
+
+# Kernel flavour: "debug" (make check), "bench" (no debug options),
+# "upstream" (bench config, no series applied).
+FLAVOR=${FLAVOR:-debug}
+JOBS=${JOBS:-$(nproc)}
+
+T0=${MDEV_KVM_T0:-$(date +%s)}
+export MDEV_KVM_T0=$T0
+
+elapsed() {
+	local s=$(($(date +%s) - T0))
+
+	printf '%d:%02d' $((s / 60)) $((s % 60))
+}
+
+# One line per stage, with the wall time since the make started.
+stage() {
+	printf '[%6s] == %s\n' "$(elapsed)" "$*"
+}
+
+info() {
+	printf '[%6s]    %s\n' "$(elapsed)" "$*"
+}
+
+die() {
+	printf '[%6s] ERROR: %s\n' "$(elapsed)" "$*" >&2
+	exit 1
+}
+
+# Run a long command, keep its output in a log, and print a heartbeat so a
+# cold build shows progress rather than silence. On failure print the tail.
+run_logged() {
+	local log=$1 what=$2 pid rc last=''
+
+	shift 2
+	"$@" >"$log" 2>&1 &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 15
+		kill -0 "$pid" 2>/dev/null || break
+		last=$(grep -E '^  [A-Z]+ ' "$log" | tail -n 1 | sed 's/^ *//')
+		info "$what: ${last:-working} ($(wc -l <"$log") lines)"
+	done
+	rc=0
+	wait "$pid" || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		tail -n 40 "$log" >&2
+		die "$what failed (exit $rc); full log: $log"
+	fi
+}
+
+# Debian package version of the kernel source, e.g. 6.12.117-1~deb12u1.
+srcpkg_version() {
+	dpkg-query -W -f='${Version}' "$SRCPKG" 2>/dev/null ||
+		die "$SRCPKG is not installed (run: make deps)"
+}
+
+# Paths derived from the source version and flavour.
+set_kernel_paths() {
+	local v
+
+	v=$(srcpkg_version | tr '~:' '__')
+	KSRC=$CACHE/src/linux-$v
+	KOBJ=$CACHE/obj/linux-$v-$FLAVOR
+	if [ "$FLAVOR" = upstream ]; then
+		KSRC=$CACHE/src/linux-$v-upstream
+	fi
+}
+
+# The series: core/ and kvm-bridge/ share one numbering (the number prefix
+# of git format-patch), so the apply order is the order of the file names.
+series_files() {
+	local f
+
+	for f in "$TOP"/core/*.patch "$TOP"/kvm-bridge/*.patch; do
+		if [ -e "$f" ]; then
+			printf '%s\t%s\n' "$(basename "$f")" "$f"
+		fi
+	done | sort | cut -f2
+}
+
+series_hash() {
+	local f
+
+	series_files | while read -r f; do
+		sha256sum <"$f"
+	done | sha256sum | cut -c1-16
+}

@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make kernel: Debian's linux-source-6.12 -> a git tree whose first commit is
+# the pristine source -> our series applied with git am -> configured from the
+# fragments in selftests/ -> bzImage, modules, uapi headers.
+#
+# Incremental by design: the tree and the object directory live in the cache
+# and survive fresh clones; the series is re-applied only when a patch file
+# changed, and files whose content did not change keep their mtime, so kbuild
+# rebuilds only what the changed patch touched.
+
+source "$(dirname "$0")/common.sh"
+
+set_kernel_paths
+mkdir -p "$CACHE/src" "$CACHE/obj" "$CACHE/ccache"
+exec 9>"$CACHE/.lock-$FLAVOR"
+flock 9
+
+GIT_IDENT_NAME=$(git -C "$TOP" config user.name || echo mdev-kvm)
+GIT_IDENT_EMAIL=$(git -C "$TOP" config user.email || echo mdev-kvm@localhost)
+kgit() {
+	git -C "$KSRC" -c user.name="$GIT_IDENT_NAME" \
+		-c user.email="$GIT_IDENT_EMAIL" -c advice.detachedHead=false "$@"
+}
+
+# --- 1. the pristine tree -------------------------------------------------
+unpack_source() {
+	local tmp pkgver kver
+
+	[ -d "$KSRC/.git" ] && return 0
+	if [ "$FLAVOR" = upstream ]; then
+		# Same base commit, no series: a worktree of the main tree.
+		FLAVOR=debug set_kernel_paths
+		local main=$KSRC
+
+		set_kernel_paths
+		[ -d "$main/.git" ] || die "unpack the main tree first (make kernel)"
+		git -C "$main" worktree add --detach "$KSRC" base >/dev/null
+		return 0
+	fi
+	pkgver=$(srcpkg_version)
+	stage "unpacking $TARBALL ($SRCPKG $pkgver)"
+	tmp=$CACHE/src/.unpack.$$
+	rm -rf "$tmp" && mkdir -p "$tmp"
+	tar -xJf "$TARBALL" -C "$tmp" --strip-components=1
+	kver=$(make -s -C "$tmp" kernelversion)
+	info "kernel version $kver, committing the pristine source as 'base'"
+	git -C "$tmp" init -q -b pristine
+	# No background repacking of 80,000 objects during kernel builds.
+	git -C "$tmp" config gc.auto 0
+	git -C "$tmp" add -A -f
+	git -C "$tmp" -c user.name="$GIT_IDENT_NAME" \
+		-c user.email="$GIT_IDENT_EMAIL" commit -q \
+		-m "Linux $kver ($SRCPKG $pkgver, pristine)"
+	git -C "$tmp" tag base
+	printf '%s %s\n' "$kver" "$pkgver" >"$tmp/.git/mdev-kvm-version"
+	mv "$tmp" "$KSRC"
+}
+
+# --- 2. the series --------------------------------------------------------
+# State of the tree, in .git/mdev-kvm-series: "<series hash> <commit>" of the
+# last application. A tree whose HEAD or work tree differs from that commit
+# holds a developer's work (see README, "Working on a patch").
+read_series_stamp() {
+	STAMP_HASH='' STAMP_COMMIT=''
+	if [ -f "$KSRC/.git/mdev-kvm-series" ]; then
+		read -r STAMP_HASH STAMP_COMMIT <"$KSRC/.git/mdev-kvm-series"
+	fi
+}
+
+tree_is_clean() {
+	[ -z "$(kgit status --porcelain --untracked-files=no)" ]
+}
+
+apply_series() {
+	local want head f n=0 changed mt
+
+	[ "$FLAVOR" = upstream ] && return 0
+	want=$(series_hash)
+	head=$(kgit rev-parse HEAD)
+	read_series_stamp
+	if [ "$STAMP_HASH" = "$want" ]; then
+		if [ "$head" = "$STAMP_COMMIT" ] && tree_is_clean; then
+			return 0
+		fi
+		if [ "${CI:-}" != true ]; then
+			info "NOTE: building $KSRC as it is: it holds work not in"
+			info "      core/ or kvm-bridge/ (export it with: make patches)"
+			return 0
+		fi
+	fi
+	stage "applying the series ($(series_files | wc -l) patches)"
+	if ! tree_is_clean; then
+		[ "${CI:-}" = true ] || [ "${FORCE:-}" = 1 ] ||
+			die "$KSRC has uncommitted changes: commit them and run 'make patches', or rerun with FORCE=1 to discard them"
+		kgit reset -q --hard
+	fi
+	if [ "$head" != "$(kgit rev-parse base)" ] && [ "$head" != "$STAMP_COMMIT" ]; then
+		kgit branch -f "backup/$(date +%Y%m%d-%H%M%S)" "$head"
+		info "your previous HEAD is kept as branch backup/..."
+	fi
+
+	# Remember the mtime of every file the old series touched, so that a
+	# file whose content comes back identical can keep it.
+	changed=$(kgit diff --name-only base HEAD)
+	declare -A old_mtime old_blob
+	for f in $changed; do
+		[ -f "$KSRC/$f" ] || continue
+		old_mtime[$f]=$(stat -c %Y "$KSRC/$f")
+		old_blob[$f]=$(kgit rev-parse "HEAD:$f")
+	done
+
+	kgit am --abort >/dev/null 2>&1 || true
+	kgit checkout -q -B series base
+	while read -r f; do
+		n=$((n + 1))
+		if ! kgit am -q --keep-cr "$f" >"$KOBJ.am.log" 2>&1; then
+			cat "$KOBJ.am.log" >&2
+			kgit am --abort || true
+			die "patch $n does not apply: ${f#"$TOP"/}"
+		fi
+		info "applied ${f#"$TOP"/}"
+	done < <(series_files)
+
+	for f in "${!old_mtime[@]}"; do
+		[ -f "$KSRC/$f" ] || continue
+		if [ "$(kgit rev-parse "HEAD:$f" 2>/dev/null)" = "${old_blob[$f]}" ]; then
+			mt=${old_mtime[$f]}
+			touch -d "@$mt" "$KSRC/$f"
+		fi
+	done
+	printf '%s %s\n' "$want" "$(kgit rev-parse HEAD)" >"$KSRC/.git/mdev-kvm-series"
+}
+
+# --- 3. configuration -----------------------------------------------------
+FRAGMENTS=("$TOP/selftests/config")
+[ "$FLAVOR" = debug ] && FRAGMENTS+=("$TOP/selftests/config.debug")
+
+KMAKE=(make -C "$KSRC" O="$KOBJ" ARCH=x86_64 -j"$JOBS")
+if command -v ccache >/dev/null; then
+	export CCACHE_DIR=$CACHE/ccache CCACHE_DEPEND=1 CCACHE_MAXSIZE=8G
+	KMAKE+=(CC="ccache gcc")
+fi
+
+# Every symbol a fragment asks for must survive olddefconfig: a silently
+# dropped dependency would otherwise cost a build and a confusing test run.
+verify_config() {
+	local frag line sym want got bad=0
+
+	for frag in "${FRAGMENTS[@]}"; do
+		while read -r line; do
+			case "$line" in
+			CONFIG_*=*)
+				sym=${line%%=*} want=$line ;;
+			"# CONFIG_"*" is not set")
+				sym=${line#\# } sym=${sym%% *} want='' ;;
+			*) continue ;;
+			esac
+			got=$(grep -E "^$sym=" "$KOBJ/.config" || true)
+			if [ "$got" != "$want" ]; then
+				printf '  %s: asked "%s", got "%s"\n' \
+					"${frag#"$TOP"/}" "${want:-not set}" \
+					"${got:-not set}" >&2
+				bad=1
+			fi
+		done <"$frag"
+	done
+	[ "$bad" = 0 ] || die "kernel config lost requested symbols (above); fix the fragment's dependencies"
+}
+
+configure() {
+	local want
+
+	want=$(cat "${FRAGMENTS[@]}" | sha256sum | cut -c1-16)
+	mkdir -p "$KOBJ"
+	if [ ! -f "$KOBJ/.config" ] || [ "$(cat "$KOBJ/.mdev-kvm-config" 2>/dev/null)" != "$want" ]; then
+		stage "configuring ($FLAVOR): tinyconfig + ${FRAGMENTS[*]#"$TOP"/}"
+		"${KMAKE[@]}" -s tinyconfig >/dev/null
+		(cd "$KOBJ" && "$KSRC/scripts/kconfig/merge_config.sh" -m -O "$KOBJ" \
+			.config "${FRAGMENTS[@]}") >"$KOBJ.config.log" 2>&1 ||
+			die "merge_config failed: $KOBJ.config.log"
+		echo "$want" >"$KOBJ/.mdev-kvm-config"
+	fi
+	"${KMAKE[@]}" -s olddefconfig >/dev/null
+	verify_config
+}
+
+# --- 4. build -------------------------------------------------------------
+build() {
+	local want
+
+	want="$(kgit rev-parse HEAD^{tree}) $(cat "$KOBJ/.mdev-kvm-config")"
+	if tree_is_clean && [ -f "$KOBJ/arch/x86/boot/bzImage" ] &&
+	   [ "$(cat "$KOBJ/.mdev-kvm-built" 2>/dev/null)" = "$want" ]; then
+		info "kernel up to date ($KOBJ)"
+		return 0
+	fi
+	rm -f "$KOBJ/.mdev-kvm-built"
+	stage "building bzImage and modules ($FLAVOR, -j$JOBS; cold: ~7 min, warm: seconds)"
+	run_logged "$KOBJ.build.log" "kernel build" \
+		"${KMAKE[@]}" bzImage modules
+	rm -rf "$KOBJ/staging"
+	"${KMAKE[@]}" -s INSTALL_MOD_PATH="$KOBJ/staging" INSTALL_MOD_STRIP=1 \
+		modules_install >/dev/null
+	"${KMAKE[@]}" -s INSTALL_HDR_PATH="$KOBJ/usr" headers_install >/dev/null
+	tree_is_clean && echo "$want" >"$KOBJ/.mdev-kvm-built"
+	info "built $(cat "$KOBJ/include/config/kernel.release")"
+}
+
+unpack_source
+apply_series
+configure
+build
+# A handle for developers: build/linux -> the tree they edit.
+mkdir -p "$TOP/build"
+[ "$FLAVOR" = debug ] && ln -sfn "$KSRC" "$TOP/build/linux"
+ln -sfn "$KOBJ" "$TOP/build/obj-$FLAVOR"
+info "kernel tree: $KSRC"
+info "object dir:  $KOBJ"

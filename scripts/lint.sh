@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make lint: checkpatch --strict over the series, the samples and the
+# selftests, and kernel-doc over the samples. Any message fails.
+
+source "$(dirname "$0")/common.sh"
+
+set_kernel_paths
+CP=("$KSRC/scripts/checkpatch.pl" --strict --quiet --show-types)
+[ -f /usr/share/codespell/dictionary.txt ] && CP+=(--codespell)
+bad=0
+
+check() {
+	local what=$1 out
+
+	shift
+	if ! out=$("${CP[@]}" "$@" 2>&1); then
+		printf '%s\n%s\n' "--- $what" "$out"
+		return 1
+	fi
+}
+
+stage "checkpatch --strict: series"
+for p in $(series_files); do
+	# From the tree, so checkpatch can look at the files the patch touches.
+	(cd "$KSRC" && check "${p#"$TOP"/}" "$p") || bad=1
+done
+
+stage "checkpatch --strict: samples and selftests"
+while read -r f; do
+	check "${f#"$TOP"/}" --no-tree --file "$f" || bad=1
+done < <(cd "$TOP" && find "$TOP/mdev-samples" "$TOP/selftests" \
+	-name '*.[ch]' -not -name '*.mod.c' | sort)
+
+stage "kernel-doc: samples"
+for f in "$TOP"/mdev-samples/*.c; do
+	[ -e "$f" ] || continue
+	out=$("$KSRC/scripts/kernel-doc" -none -Wall "$f" 2>&1) ||
+		{ echo "$out"; bad=1; }
+	[ -z "$out" ] || { echo "$out"; bad=1; }
+done
+
+[ "$bad" = 0 ] || die "lint found problems (above)"
+info "lint clean"

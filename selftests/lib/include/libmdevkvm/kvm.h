@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KVM helpers: VMs, the kvm-vfio pseudo-device, memslots and a vCPU that
+ * runs a few real-mode instructions. __op() returns 0 or -errno; op()
+ * asserts success.
+ */
+#ifndef LIBMDEVKVM_KVM_H
+#define LIBMDEVKVM_KVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+
+int __kvm_vm_create(int *vm_fd);
+int kvm_vm_create(void);
+
+int __kvm_vfio_create(int vm_fd, int *dev_fd);
+int kvm_vfio_create(int vm_fd);
+
+/* KVM_DEV_VFIO_FILE_ADD/DEL of a group fd or a device cdev fd. */
+int __kvm_vfio_file_add(int dev_fd, int file_fd);
+void kvm_vfio_file_add(int dev_fd, int file_fd);
+int __kvm_vfio_file_del(int dev_fd, int file_fd);
+void kvm_vfio_file_del(int dev_fd, int file_fd);
+
+/* Backs guest-physical [gpa, gpa + size) with the caller's memory. */
+void kvm_vm_set_memslot(int vm_fd, uint32_t slot, uint64_t gpa,
+			void *host, size_t size);
+
+struct kvm_vcpu {
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+};
+
+/* A vCPU in real mode with CS base 0 that starts at guest address @ip. */
+void kvm_vcpu_create(int vm_fd, uint32_t id, uint64_t ip,
+		     struct kvm_vcpu *vcpu);
+void kvm_vcpu_destroy(struct kvm_vcpu *vcpu);
+/* KVM_RUN once; returns run->exit_reason. */
+uint32_t kvm_vcpu_run(struct kvm_vcpu *vcpu);
+
+/* Does the VM of this process's @vm_fd still have its debugfs directory? */
+bool kvm_vm_debugfs_exists(int vm_fd);
+
+#endif /* LIBMDEVKVM_KVM_H */

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Small sysfs/debugfs file helpers. __op() returns 0 or -errno.
+ */
+#ifndef LIBMDEVKVM_SYSFS_H
+#define LIBMDEVKVM_SYSFS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* One write(2) of @str; a short write is -EIO. */
+int __sysfs_write(const char *path, const char *str);
+void sysfs_write(const char *path, const char *str);
+/* Reads up to @size - 1 bytes, NUL-terminated, trailing newline dropped. */
+int __sysfs_read(const char *path, char *buf, size_t size);
+int __sysfs_read_long(const char *path, long *val);
+long sysfs_read_long(const char *path);
+
+/* Number of lines of the kernel log that contain @needle. */
+int dmesg_count(const char *needle);
+
+#endif /* LIBMDEVKVM_SYSFS_H */

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Opening a VFIO device on either of the two userspace paths:
+ *
+ *  group:  /dev/vfio/<group> + a type1 container, then
+ *          VFIO_GROUP_GET_DEVICE_FD; KVM is told about the group fd.
+ *  cdev:   /dev/vfio/devices/vfioN, then VFIO_DEVICE_BIND_IOMMUFD and
+ *          VFIO_DEVICE_ATTACH_IOMMUFD_PT; KVM is told about the cdev fd.
+ *
+ * The split between vfio_dev_file_open() and vfio_dev_open() is the point
+ * where a VMM does KVM_DEV_VFIO_FILE_ADD, so tests can attach the file to a
+ * VM before the device is opened, after, or never. __op() returns 0 or
+ * -errno; op() asserts.
+ */
+#ifndef LIBMDEVKVM_VFIO_H
+#define LIBMDEVKVM_VFIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/vfio.h>
+
+enum vfio_path {
+	VFIO_PATH_GROUP,
+	VFIO_PATH_CDEV,
+};
+
+struct vfio_dev {
+	enum vfio_path path;
+	char name[64];		/* device name in its group (mdev UUID) */
+	int file;		/* what KVM_DEV_VFIO_FILE_ADD takes */
+	int container;		/* group path */
+	int iommufd;		/* cdev path */
+	uint32_t ioas_id;	/* cdev path */
+	int fd;			/* device fd, -1 until opened */
+};
+
+const char *vfio_path_name(enum vfio_path path);
+
+/* @sysfs_dev: the device's sysfs directory, e.g. /sys/bus/mdev/devices/U */
+int __vfio_dev_file_open(struct vfio_dev *d, enum vfio_path path,
+			 const char *sysfs_dev);
+void vfio_dev_file_open(struct vfio_dev *d, enum vfio_path path,
+			const char *sysfs_dev);
+
+/* First (or, on the group path, another) open of the device. */
+int __vfio_dev_open(struct vfio_dev *d);
+void vfio_dev_open(struct vfio_dev *d);
+
+/* Closes the device fd; on the cdev path that is the file too. */
+void vfio_dev_close(struct vfio_dev *d);
+/* Closes everything vfio_dev_file_open() and vfio_dev_open() opened. */
+void vfio_dev_release(struct vfio_dev *d);
+
+void vfio_region_info(struct vfio_dev *d, uint32_t index,
+		      struct vfio_region_info *info);
+/* pread/pwrite of a region; return bytes or -errno. */
+ssize_t __vfio_region_read(struct vfio_dev *d, uint32_t index, uint64_t off,
+			   void *buf, size_t len);
+ssize_t __vfio_region_write(struct vfio_dev *d, uint32_t index, uint64_t off,
+			    const void *buf, size_t len);
+uint32_t vfio_config_read(struct vfio_dev *d, uint64_t off, size_t len);
+
+#endif /* LIBMDEVKVM_VFIO_H */

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KVM helpers for the mdev-kvm selftests. See libmdevkvm/kvm.h.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "libmdevkvm/assert.h"
+#include "libmdevkvm/kvm.h"
+
+int __kvm_vm_create(int *vm_fd)
+{
+	int kvm, vm, ret = 0;
+
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		return -errno;
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (vm < 0)
+		ret = -errno;
+	else
+		*vm_fd = vm;
+	/* The VM holds its own reference to KVM; /dev/kvm is not needed. */
+	close(kvm);
+	return ret;
+}
+
+int kvm_vm_create(void)
+{
+	int vm = -1;
+
+	MK_ASSERT_OK(__kvm_vm_create(&vm));
+	return vm;
+}
+
+int __kvm_vfio_create(int vm_fd, int *dev_fd)
+{
+	struct kvm_create_device cd = { .type = KVM_DEV_TYPE_VFIO };
+
+	if (ioctl(vm_fd, KVM_CREATE_DEVICE, &cd))
+		return -errno;
+	*dev_fd = cd.fd;
+	return 0;
+}
+
+int kvm_vfio_create(int vm_fd)
+{
+	int dev = -1;
+
+	MK_ASSERT_OK(__kvm_vfio_create(vm_fd, &dev));
+	return dev;
+}
+
+static int kvm_vfio_file_attr(int dev_fd, uint64_t attr, int file_fd)
+{
+	int32_t fd = file_fd;
+	struct kvm_device_attr a = {
+		.group = KVM_DEV_VFIO_FILE,
+		.attr = attr,
+		.addr = (uint64_t)(unsigned long)&fd,
+	};
+
+	return ioctl(dev_fd, KVM_SET_DEVICE_ATTR, &a) ? -errno : 0;
+}
+
+int __kvm_vfio_file_add(int dev_fd, int file_fd)
+{
+	return kvm_vfio_file_attr(dev_fd, KVM_DEV_VFIO_FILE_ADD, file_fd);
+}
+
+void kvm_vfio_file_add(int dev_fd, int file_fd)
+{
+	MK_ASSERT_OK(__kvm_vfio_file_add(dev_fd, file_fd));
+}
+
+int __kvm_vfio_file_del(int dev_fd, int file_fd)
+{
+	return kvm_vfio_file_attr(dev_fd, KVM_DEV_VFIO_FILE_DEL, file_fd);
+}
+
+void kvm_vfio_file_del(int dev_fd, int file_fd)
+{
+	MK_ASSERT_OK(__kvm_vfio_file_del(dev_fd, file_fd));
+}
+
+void kvm_vm_set_memslot(int vm_fd, uint32_t slot, uint64_t gpa,
+			void *host, size_t size)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uint64_t)(unsigned long)host,
+	};
+
+	MK_ASSERT_TRUE(!ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &r),
+		       "slot %u gpa %#llx size %#zx", slot,
+		       (unsigned long long)gpa, size);
+}
+
+void kvm_vcpu_create(int vm_fd, uint32_t id, uint64_t ip,
+		     struct kvm_vcpu *vcpu)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = { .rip = ip, .rflags = 0x2 };
+	int kvm, size;
+
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	MK_ASSERT_TRUE(kvm >= 0, "open /dev/kvm");
+	size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	MK_ASSERT_TRUE(size > 0, "KVM_GET_VCPU_MMAP_SIZE");
+	close(kvm);
+
+	vcpu->fd = ioctl(vm_fd, KVM_CREATE_VCPU, id);
+	MK_ASSERT_TRUE(vcpu->fd >= 0, "KVM_CREATE_VCPU %u", id);
+	vcpu->run_size = size;
+	vcpu->run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 vcpu->fd, 0);
+	MK_ASSERT_TRUE(vcpu->run != MAP_FAILED, "mmap kvm_run");
+
+	/* Real mode, flat code segment at 0: ip is a guest-physical address. */
+	MK_ASSERT_TRUE(!ioctl(vcpu->fd, KVM_GET_SREGS, &sregs), "GET_SREGS");
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	sregs.ds = sregs.cs;
+	sregs.ds.type = 3;	/* read/write data, accessed */
+	MK_ASSERT_TRUE(!ioctl(vcpu->fd, KVM_SET_SREGS, &sregs), "SET_SREGS");
+	MK_ASSERT_TRUE(!ioctl(vcpu->fd, KVM_SET_REGS, &regs), "SET_REGS");
+}
+
+void kvm_vcpu_destroy(struct kvm_vcpu *vcpu)
+{
+	munmap(vcpu->run, vcpu->run_size);
+	close(vcpu->fd);
+}
+
+uint32_t kvm_vcpu_run(struct kvm_vcpu *vcpu)
+{
+	MK_ASSERT_TRUE(!ioctl(vcpu->fd, KVM_RUN, 0), "KVM_RUN");
+	return vcpu->run->exit_reason;
+}
+
+bool kvm_vm_debugfs_exists(int vm_fd)
+{
+	char path[64];
+
+	/* virt/kvm/kvm_main.c names it "<pid>-<vm fd>". */
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d",
+		 getpid(), vm_fd);
+	return access(path, F_OK) == 0;
+}

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Opening VFIO devices on the group and the cdev path for the mdev-kvm
+ * selftests. See libmdevkvm/vfio.h.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/iommufd.h>
+
+#include "libmdevkvm/assert.h"
+#include "libmdevkvm/vfio.h"
+
+const char *vfio_path_name(enum vfio_path path)
+{
+	return path == VFIO_PATH_GROUP ? "group" : "cdev";
+}
+
+static int vfio_group_file_open(struct vfio_dev *d, const char *sysfs_dev)
+{
+	char link[PATH_MAX], path[PATH_MAX + 16];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/iommu_group", sysfs_dev);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = '\0';
+	snprintf(path, sizeof(path), "/dev/vfio/%s", basename(link));
+	d->file = open(path, O_RDWR | O_CLOEXEC);
+	return d->file < 0 ? -errno : 0;
+}
+
+static int vfio_cdev_file_open(struct vfio_dev *d, const char *sysfs_dev)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/vfio-dev", sysfs_dev);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	path[0] = '\0';
+	while ((e = readdir(dir)))
+		if (!strncmp(e->d_name, "vfio", 4))
+			snprintf(path, sizeof(path), "/dev/vfio/devices/%s",
+				 e->d_name);
+	closedir(dir);
+	if (!path[0])
+		return -ENOENT;
+	d->file = open(path, O_RDWR | O_CLOEXEC);
+	return d->file < 0 ? -errno : 0;
+}
+
+int __vfio_dev_file_open(struct vfio_dev *d, enum vfio_path path,
+			 const char *sysfs_dev)
+{
+	char tmp[PATH_MAX];
+
+	*d = (struct vfio_dev){ .path = path, .file = -1, .container = -1,
+				.iommufd = -1, .fd = -1 };
+	snprintf(tmp, sizeof(tmp), "%s", sysfs_dev);
+	snprintf(d->name, sizeof(d->name), "%s", basename(tmp));
+	if (path == VFIO_PATH_GROUP)
+		return vfio_group_file_open(d, sysfs_dev);
+	return vfio_cdev_file_open(d, sysfs_dev);
+}
+
+void vfio_dev_file_open(struct vfio_dev *d, enum vfio_path path,
+			const char *sysfs_dev)
+{
+	MK_ASSERT_OK(__vfio_dev_file_open(d, path, sysfs_dev));
+}
+
+static int vfio_group_dev_open(struct vfio_dev *d)
+{
+	int fd;
+
+	if (d->container < 0) {
+		d->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+		if (d->container < 0)
+			return -errno;
+		if (ioctl(d->file, VFIO_GROUP_SET_CONTAINER, &d->container))
+			return -errno;
+		if (ioctl(d->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+			return -errno;
+	}
+	fd = ioctl(d->file, VFIO_GROUP_GET_DEVICE_FD, d->name);
+	if (fd < 0)
+		return -errno;
+	/* A second open of an open device gets a second fd; keep the first. */
+	if (d->fd < 0)
+		d->fd = fd;
+	else
+		close(fd);
+	return 0;
+}
+
+static int vfio_cdev_dev_open(struct vfio_dev *d)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct vfio_device_attach_iommufd_pt attach = {
+		.argsz = sizeof(attach),
+	};
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+
+	if (d->iommufd < 0) {
+		d->iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+		if (d->iommufd < 0)
+			return -errno;
+		if (ioctl(d->iommufd, IOMMU_IOAS_ALLOC, &alloc))
+			return -errno;
+		d->ioas_id = alloc.out_ioas_id;
+	}
+	bind.iommufd = d->iommufd;
+	if (ioctl(d->file, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+		return -errno;
+	attach.pt_id = d->ioas_id;
+	if (ioctl(d->file, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
+		return -errno;
+	d->fd = d->file;
+	return 0;
+}
+
+int __vfio_dev_open(struct vfio_dev *d)
+{
+	if (d->path == VFIO_PATH_GROUP)
+		return vfio_group_dev_open(d);
+	return vfio_cdev_dev_open(d);
+}
+
+void vfio_dev_open(struct vfio_dev *d)
+{
+	MK_ASSERT_OK(__vfio_dev_open(d));
+}
+
+void vfio_dev_close(struct vfio_dev *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	if (d->path == VFIO_PATH_CDEV)
+		d->file = -1;
+	d->fd = -1;
+}
+
+void vfio_dev_release(struct vfio_dev *d)
+{
+	vfio_dev_close(d);
+	if (d->file >= 0)
+		close(d->file);
+	if (d->container >= 0)
+		close(d->container);
+	if (d->iommufd >= 0)
+		close(d->iommufd);
+	d->file = d->container = d->iommufd = -1;
+}
+
+void vfio_region_info(struct vfio_dev *d, uint32_t index,
+		      struct vfio_region_info *info)
+{
+	*info = (struct vfio_region_info){ .argsz = sizeof(*info),
+					   .index = index };
+	MK_ASSERT_TRUE(!ioctl(d->fd, VFIO_DEVICE_GET_REGION_INFO, info),
+		       "region %u", index);
+}
+
+ssize_t __vfio_region_read(struct vfio_dev *d, uint32_t index, uint64_t off,
+			   void *buf, size_t len)
+{
+	struct vfio_region_info info;
+	ssize_t n;
+
+	vfio_region_info(d, index, &info);
+	n = pread(d->fd, buf, len, info.offset + off);
+	return n < 0 ? -errno : n;
+}
+
+ssize_t __vfio_region_write(struct vfio_dev *d, uint32_t index, uint64_t off,
+			    const void *buf, size_t len)
+{
+	struct vfio_region_info info;
+	ssize_t n;
+
+	vfio_region_info(d, index, &info);
+	n = pwrite(d->fd, buf, len, info.offset + off);
+	return n < 0 ? -errno : n;
+}
+
+uint32_t vfio_config_read(struct vfio_dev *d, uint64_t off, size_t len)
+{
+	uint32_t val = 0;
+
+	MK_ASSERT_TRUE(len <= sizeof(val), "len %zu", len);
+	MK_ASSERT_EQ(__vfio_region_read(d, VFIO_PCI_CONFIG_REGION_INDEX, off,
+					&val, len), len);
+	return val;	/* little-endian host: PCI config is little-endian */
+}

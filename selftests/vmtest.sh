@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boots our kernel under QEMU TCG with the suite in an initramfs and gives
+# one verdict.
+#
+#   vmtest.sh check   run the suite; exit 0 only if every test passed, the
+#                     TAP plans add up, the guest finished in time and its
+#                     log holds no kernel report (lockdep, KASAN, kmemleak,
+#                     WARN, BUG, Oops, hung task, panic)
+#   vmtest.sh run     boot to a shell on this terminal
+#
+# Environment: T=<test binary or fixture.variant.test> runs one test;
+# SELFCHECK=fail|warn|leak|lockdep|kasan makes the guest misbehave on
+# purpose (the run must then fail); TIMEOUT=<s> bounds the guest (default
+# 1500); CI=true makes any skipped test a failure.
+
+source "$(dirname "$0")/../scripts/common.sh"
+
+MODE=${1:-check}
+set_kernel_paths
+OUT=$TOP/build/$MODE
+TESTS=$TOP/build/selftests
+TIMEOUT=${TIMEOUT:-1500}
+CONSOLE=$OUT/console.log
+TAP=$OUT/tap.log
+RELEASE=$(cat "$KOBJ/include/config/kernel.release")
+
+# Report lines the guest kernel must never print. Any of them fails the run.
+REPORTS='WARNING:|BUG:|Oops|general protection fault|Kernel panic|kernel BUG|'
+REPORTS+='possible circular locking|possible recursive locking|'
+REPORTS+='inconsistent lock state|suspicious RCU usage|UBSAN:|'
+REPORTS+='unreferenced object|INFO: task .* blocked|Call Trace:'
+
+case "$OUT" in *,*) die "QEMU cannot log to a path with a comma: $OUT" ;; esac
+
+build_initramfs() {
+	local root=$OUT/initramfs ko
+
+	rm -rf "$root" && mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,tests}
+	cp /bin/busybox "$root/bin/busybox"
+	ln -s busybox "$root/bin/sh"
+	mknod "$root/dev/console" c 5 1
+	cp "$TOP/selftests/guest/init" "$root/init"
+	cp -a "$KOBJ/staging/lib" "$root/lib"
+	mkdir -p "$root/lib/modules/$RELEASE/extra"
+	while read -r ko; do
+		cp "$ko" "$root/lib/modules/$RELEASE/extra/"
+	done < <(find "$TOP/mdev-samples" "$TOP/selftests" -name '*.ko')
+	depmod -b "$root" "$RELEASE"
+	find "$TESTS" -maxdepth 1 -type f -exec cp {} "$root/tests/" \;
+	(cd "$root" && find . | cpio -o -H newc --quiet) >"$OUT/initramfs.cpio"
+	info "initramfs: $(du -h "$OUT/initramfs.cpio" | cut -f1)," \
+		"$(wc -l <"$TESTS/tests.list") test programs, kernel $RELEASE"
+}
+
+qemu_cmd() {
+	local append="console=ttyS0 panic=-1 acpi=noirq mdevkvm.mode=$MODE"
+
+	[ -n "${T:-}" ] && append+=" mdevkvm.t=$T"
+	[ -n "${SELFCHECK:-}" ] && append+=" mdevkvm.selfcheck=$SELFCHECK"
+	QEMU=(qemu-system-x86_64 -machine q35 -accel tcg,thread=multi
+	      -cpu max -smp 2 -m 2048 -nodefaults -display none -no-reboot
+	      -kernel "$KOBJ/arch/x86/boot/bzImage"
+	      -initrd "$OUT/initramfs.cpio" -append "$append"
+	      -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap)
+	if [ "$MODE" = run ]; then
+		QEMU+=(-serial mon:stdio -chardev "file,id=tap,path=$TAP"
+		       -serial chardev:tap)
+	else
+		QEMU+=(-chardev "file,id=con,path=$CONSOLE" -serial chardev:con
+		       -chardev "file,id=tap,path=$TAP" -serial chardev:tap)
+	fi
+}
+
+# Print each test result as the guest reports it, with the elapsed time.
+follow() {
+	local pid=$1 seen=0 start now lines
+
+	start=$(date +%s)
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 1
+		lines=$(wc -l <"$TAP" 2>/dev/null || echo 0)
+		if [ "$lines" -gt "$seen" ]; then
+			sed -n "$((seen + 1)),${lines}p" "$TAP" |
+				tr -d '\r' | grep -E '^ *(not )?ok |^# selftests:' |
+				sed -e 's/^ *//' -e 's/^/         /' || true
+			seen=$lines
+		fi
+		now=$(date +%s)
+		if [ $((now - start)) -ge "$TIMEOUT" ]; then
+			kill "$pid" 2>/dev/null
+			echo timeout >"$OUT/timeout"
+		fi
+	done
+}
+
+# Reads the TAP and the console, prints the verdict, returns its status.
+verdict() {
+	local fail=0 pass=0 failed=0 skipped=0 why=()
+
+	eval "$(awk '
+		{ sub(/\r$/, "") }
+		/^  ok [0-9]+ .*# SKIP/ { skip++; next }
+		/^  ok [0-9]+ /         { pass++; n++; next }
+		/^  not ok [0-9]+ /     { fail++; n++; print "  not ok: " substr($0, index($0, "ok ") + 3) > "/dev/stderr"; next }
+		/^  1\.\.[0-9]+$/       { plans += substr($1, 4) }
+		/^1\.\.[0-9]+$/         { top = substr($1, 4) }
+		/^(not )?ok [0-9]+ /    { ran++; if ($1 == "not") { bad++; print "  " $0 > "/dev/stderr" } }
+		/^# mdev-kvm: suite done/ { done = 1 }
+		END {
+			printf "pass=%d failed=%d skipped=%d plans=%d results=%d top=%d ran=%d bad=%d done=%d\n",
+				pass, fail, skip, plans, n + skip, top, ran, bad, done
+		}' "$TAP" 2>"$OUT/failures.txt" | sed 's/ /;/g')"
+	failed=$failed
+
+	[ -s "$OUT/failures.txt" ] && cat "$OUT/failures.txt"
+	[ "$failed" -gt 0 ] && why+=("$failed test(s) failed")
+	[ "$bad" -gt "$failed" ] && why+=("a test program failed outside its tests")
+	[ "$done" = 1 ] || why+=("the guest did not finish the suite")
+	[ -f "$OUT/timeout" ] && why+=("guest timeout after ${TIMEOUT}s")
+	[ "$top" = "$ran" ] || why+=("TAP plan: $top programs planned, $ran reported")
+	[ "$plans" = "$results" ] || why+=("TAP plan: $plans tests planned, $results reported")
+	[ $((pass + failed + skipped)) -gt 0 ] || why+=("no test ran${T:+ (no test named $T?)}")
+	if [ "${CI:-}" = true ] && [ "$skipped" -gt 0 ]; then
+		why+=("$skipped test(s) skipped, and CI requires every test")
+	fi
+	if [ "$FLAVOR" = debug ] && ! grep -q '^mdev-kvm: kmemleak: end' "$CONSOLE"; then
+		why+=("no kmemleak scan in the guest log")
+	fi
+	if grep -Eq "$REPORTS" "$CONSOLE"; then
+		why+=("kernel report(s) in the guest log")
+		echo "  kernel reports (first lines):"
+		grep -E "$REPORTS" "$CONSOLE" | head -n 12 | sed 's/^/    /'
+	fi
+
+	if [ ${#why[@]} -gt 0 ]; then
+		fail=1
+		echo "FAIL: $(IFS=';'; echo "${why[*]}" | sed 's/;/; /g')"
+		echo "  console: $CONSOLE"
+		echo "  TAP:     $TAP"
+	else
+		echo "PASS: every test passed; no kernel report in the guest log"
+	fi
+	printf '%d passed, %d failed, %d skipped\n' "$pass" "$failed" "$skipped"
+	return $fail
+}
+
+mkdir -p "$OUT"
+rm -f "$CONSOLE" "$TAP" "$OUT/timeout"
+stage "building the initramfs"
+build_initramfs
+qemu_cmd
+if [ "$MODE" = run ]; then
+	stage "booting $RELEASE: a shell on this console (exit it to power off)"
+	exec "${QEMU[@]}"
+fi
+stage "booting $RELEASE under QEMU TCG (-cpu max: SVM for KVM in the guest)${T:+, only $T}${SELFCHECK:+, SELFCHECK=$SELFCHECK}"
+: >"$TAP"
+"${QEMU[@]}" >"$OUT/qemu.log" 2>&1 &
+follow $!
+wait || true
+stage "guest done; verdict"
+verdict
