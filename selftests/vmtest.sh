@@ -89,8 +89,9 @@ follow() {
 		fi
 		now=$(date +%s)
 		if [ $((now - start)) -ge "$TIMEOUT" ]; then
-			kill "$pid" 2>/dev/null
 			echo timeout >"$OUT/timeout"
+			kill "$pid" 2>/dev/null || true
+			break
 		fi
 	done
 }

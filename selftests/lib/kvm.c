@@ -54,13 +54,13 @@ int kvm_vfio_create(int vm_fd)
 	return dev;
 }
 
-static int kvm_vfio_file_attr(int dev_fd, uint64_t attr, int file_fd)
+static int kvm_vfio_file_attr(int dev_fd, __u64 attr, int file_fd)
 {
-	int32_t fd = file_fd;
+	__s32 fd = file_fd;
 	struct kvm_device_attr a = {
 		.group = KVM_DEV_VFIO_FILE,
 		.attr = attr,
-		.addr = (uint64_t)(unsigned long)&fd,
+		.addr = (__u64)(unsigned long)&fd,
 	};
 
 	return ioctl(dev_fd, KVM_SET_DEVICE_ATTR, &a) ? -errno : 0;
@@ -86,14 +86,14 @@ void kvm_vfio_file_del(int dev_fd, int file_fd)
 	MK_ASSERT_OK(__kvm_vfio_file_del(dev_fd, file_fd));
 }
 
-void kvm_vm_set_memslot(int vm_fd, uint32_t slot, uint64_t gpa,
+void kvm_vm_set_memslot(int vm_fd, __u32 slot, __u64 gpa,
 			void *host, size_t size)
 {
 	struct kvm_userspace_memory_region r = {
 		.slot = slot,
 		.guest_phys_addr = gpa,
 		.memory_size = size,
-		.userspace_addr = (uint64_t)(unsigned long)host,
+		.userspace_addr = (__u64)(unsigned long)host,
 	};
 
 	MK_ASSERT_TRUE(!ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &r),
@@ -101,7 +101,7 @@ void kvm_vm_set_memslot(int vm_fd, uint32_t slot, uint64_t gpa,
 		       (unsigned long long)gpa, size);
 }
 
-void kvm_vcpu_create(int vm_fd, uint32_t id, uint64_t ip,
+void kvm_vcpu_create(int vm_fd, __u32 id, __u64 ip,
 		     struct kvm_vcpu *vcpu)
 {
 	struct kvm_sregs sregs;
@@ -137,7 +137,7 @@ void kvm_vcpu_destroy(struct kvm_vcpu *vcpu)
 	close(vcpu->fd);
 }
 
-uint32_t kvm_vcpu_run(struct kvm_vcpu *vcpu)
+__u32 kvm_vcpu_run(struct kvm_vcpu *vcpu)
 {
 	MK_ASSERT_TRUE(!ioctl(vcpu->fd, KVM_RUN, 0), "KVM_RUN");
 	return vcpu->run->exit_reason;

@@ -158,10 +158,12 @@ void vfio_dev_release(struct vfio_dev *d)
 		close(d->container);
 	if (d->iommufd >= 0)
 		close(d->iommufd);
-	d->file = d->container = d->iommufd = -1;
+	d->file = -1;
+	d->container = -1;
+	d->iommufd = -1;
 }
 
-void vfio_region_info(struct vfio_dev *d, uint32_t index,
+void vfio_region_info(struct vfio_dev *d, __u32 index,
 		      struct vfio_region_info *info)
 {
 	*info = (struct vfio_region_info){ .argsz = sizeof(*info),
@@ -170,7 +172,7 @@ void vfio_region_info(struct vfio_dev *d, uint32_t index,
 		       "region %u", index);
 }
 
-ssize_t __vfio_region_read(struct vfio_dev *d, uint32_t index, uint64_t off,
+ssize_t __vfio_region_read(struct vfio_dev *d, __u32 index, __u64 off,
 			   void *buf, size_t len)
 {
 	struct vfio_region_info info;
@@ -181,7 +183,7 @@ ssize_t __vfio_region_read(struct vfio_dev *d, uint32_t index, uint64_t off,
 	return n < 0 ? -errno : n;
 }
 
-ssize_t __vfio_region_write(struct vfio_dev *d, uint32_t index, uint64_t off,
+ssize_t __vfio_region_write(struct vfio_dev *d, __u32 index, __u64 off,
 			    const void *buf, size_t len)
 {
 	struct vfio_region_info info;
@@ -192,9 +194,9 @@ ssize_t __vfio_region_write(struct vfio_dev *d, uint32_t index, uint64_t off,
 	return n < 0 ? -errno : n;
 }
 
-uint32_t vfio_config_read(struct vfio_dev *d, uint64_t off, size_t len)
+__u32 vfio_config_read(struct vfio_dev *d, __u64 off, size_t len)
 {
-	uint32_t val = 0;
+	__u32 val = 0;
 
 	MK_ASSERT_TRUE(len <= sizeof(val), "len %zu", len);
 	MK_ASSERT_EQ(__vfio_region_read(d, VFIO_PCI_CONFIG_REGION_INDEX, off,

@@ -30,13 +30,16 @@ static void canary_lock_order_inversion(void)
 	mutex_unlock(&canary_b);
 }
 
+/* Not a constant, so the compiler cannot see the overflow coming. */
+static int canary_index = 16;
+
 static noinline void canary_out_of_bounds(void)
 {
-	volatile char *p = kmalloc(16, GFP_KERNEL);
+	char *p = kmalloc(16, GFP_KERNEL);
 
 	if (p)
-		p[16] = 1;
-	kfree((void *)p);
+		p[canary_index] = 1;
+	kfree(p);
 }
 
 static int __init canary_init(void)

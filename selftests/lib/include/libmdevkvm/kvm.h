@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
+#include <linux/types.h>
 #include <linux/kvm.h>
 
 int __kvm_vm_create(int *vm_fd);
@@ -25,7 +25,7 @@ int __kvm_vfio_file_del(int dev_fd, int file_fd);
 void kvm_vfio_file_del(int dev_fd, int file_fd);
 
 /* Backs guest-physical [gpa, gpa + size) with the caller's memory. */
-void kvm_vm_set_memslot(int vm_fd, uint32_t slot, uint64_t gpa,
+void kvm_vm_set_memslot(int vm_fd, __u32 slot, __u64 gpa,
 			void *host, size_t size);
 
 struct kvm_vcpu {
@@ -35,11 +35,11 @@ struct kvm_vcpu {
 };
 
 /* A vCPU in real mode with CS base 0 that starts at guest address @ip. */
-void kvm_vcpu_create(int vm_fd, uint32_t id, uint64_t ip,
+void kvm_vcpu_create(int vm_fd, __u32 id, __u64 ip,
 		     struct kvm_vcpu *vcpu);
 void kvm_vcpu_destroy(struct kvm_vcpu *vcpu);
 /* KVM_RUN once; returns run->exit_reason. */
-uint32_t kvm_vcpu_run(struct kvm_vcpu *vcpu);
+__u32 kvm_vcpu_run(struct kvm_vcpu *vcpu);
 
 /* Does the VM of this process's @vm_fd still have its debugfs directory? */
 bool kvm_vm_debugfs_exists(int vm_fd);

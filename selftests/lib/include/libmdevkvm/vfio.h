@@ -16,7 +16,7 @@
 #define LIBMDEVKVM_VFIO_H
 
 #include <stddef.h>
-#include <stdint.h>
+#include <linux/types.h>
 #include <sys/types.h>
 #include <linux/vfio.h>
 
@@ -31,7 +31,7 @@ struct vfio_dev {
 	int file;		/* what KVM_DEV_VFIO_FILE_ADD takes */
 	int container;		/* group path */
 	int iommufd;		/* cdev path */
-	uint32_t ioas_id;	/* cdev path */
+	__u32 ioas_id;	/* cdev path */
 	int fd;			/* device fd, -1 until opened */
 };
 
@@ -52,13 +52,13 @@ void vfio_dev_close(struct vfio_dev *d);
 /* Closes everything vfio_dev_file_open() and vfio_dev_open() opened. */
 void vfio_dev_release(struct vfio_dev *d);
 
-void vfio_region_info(struct vfio_dev *d, uint32_t index,
+void vfio_region_info(struct vfio_dev *d, __u32 index,
 		      struct vfio_region_info *info);
 /* pread/pwrite of a region; return bytes or -errno. */
-ssize_t __vfio_region_read(struct vfio_dev *d, uint32_t index, uint64_t off,
+ssize_t __vfio_region_read(struct vfio_dev *d, __u32 index, __u64 off,
 			   void *buf, size_t len);
-ssize_t __vfio_region_write(struct vfio_dev *d, uint32_t index, uint64_t off,
+ssize_t __vfio_region_write(struct vfio_dev *d, __u32 index, __u64 off,
 			    const void *buf, size_t len);
-uint32_t vfio_config_read(struct vfio_dev *d, uint64_t off, size_t len);
+__u32 vfio_config_read(struct vfio_dev *d, __u64 off, size_t len);
 
 #endif /* LIBMDEVKVM_VFIO_H */
