@@ -16,8 +16,8 @@ export T SELFCHECK TIMEOUT CI FORCE
 # One clock for every stage's "[elapsed]" prefix.
 export MDEV_KVM_T0 := $(shell date +%s)
 
-.PHONY: all deps kernel patches samples selftests check run lint clean \
-	distclean help
+.PHONY: all deps kernel patches samples selftests check run lint \
+	compile-test series-build clean distclean help
 
 all: check
 
@@ -57,6 +57,16 @@ run: samples selftests
 ## lint        checkpatch --strict over the series, samples and tests
 lint: kernel
 	@scripts/lint.sh
+
+## compile-test  build the in-tree users: kvmgt (x86), vfio_ap and zdev
+##             (s390, cross compiler), warnings as errors
+compile-test: kernel
+	@scripts/compile-test.sh
+
+## series-build  build every patch of the series on its own (compile-test
+##             configs and the test kernel's VFIO and KVM modules)
+series-build: kernel
+	@SERIES=1 scripts/compile-test.sh
 
 ## clean       remove what this clone built (the kernel cache stays)
 clean:

@@ -52,8 +52,10 @@ FIXTURE_SETUP(mtty)
 FIXTURE_TEARDOWN(mtty)
 {
 	vfio_dev_release(&self->dev);
-	close(self->kvm_vfio);
-	close(self->vm);
+	if (self->kvm_vfio >= 0)
+		close(self->kvm_vfio);
+	if (self->vm >= 0)
+		close(self->vm);
 	mdev_remove(self->uuid);
 }
 
@@ -90,6 +92,24 @@ TEST_F(mtty, file_del_while_open_keeps_device_usable)
 	vfio_dev_open(&self->dev);
 	kvm_vfio_file_del(self->kvm_vfio, self->dev.file);
 	EXPECT_EQ(-ENOENT, __kvm_vfio_file_del(self->kvm_vfio, self->dev.file));
+	mtty_check_identity(_metadata, &self->dev);
+}
+
+/*
+ * mtty does not depend on KVM, so an open mtty never holds the VM its group
+ * or file is attached to (upstream 6.12 pins it for every device).
+ */
+TEST_F(mtty, attached_and_open_does_not_hold_the_vm)
+{
+	int vm = self->vm;
+
+	kvm_vfio_file_add(self->kvm_vfio, self->dev.file);
+	vfio_dev_open(&self->dev);
+	close(self->kvm_vfio);
+	close(self->vm);
+	self->kvm_vfio = -1;
+	self->vm = -1;
+	EXPECT_FALSE(kvm_vm_debugfs_exists(vm));
 	mtty_check_identity(_metadata, &self->dev);
 }
 

@@ -46,7 +46,7 @@ build_initramfs() {
 	mkdir -p "$root/lib/modules/$RELEASE/extra"
 	while read -r ko; do
 		cp "$ko" "$root/lib/modules/$RELEASE/extra/"
-	done < <(find "$TOP/mdev-samples" "$TOP/selftests" -name '*.ko')
+	done < <(find "$TOP/mdev-samples" "$TOP/selftests" -name '*.ko' 2>/dev/null)
 	depmod -b "$root" "$RELEASE"
 	find "$TESTS" -maxdepth 1 -type f -exec cp {} "$root/tests/" \;
 	(cd "$root" && find . | cpio -o -H newc --quiet) >"$OUT/initramfs.cpio"

@@ -76,6 +76,22 @@ long sysfs_read_long(const char *path)
 	return val;
 }
 
+int __modprobe(const char *name)
+{
+	char cmd[128];
+	int ret;
+
+	snprintf(cmd, sizeof(cmd), "modprobe -q %s", name);
+	ret = system(cmd);
+	return ret == 0 ? 0 : -ENOENT;
+}
+
+void modprobe(const char *name)
+{
+	errno = 0;
+	MK_ASSERT_OK(__modprobe(name));
+}
+
 int dmesg_count(const char *needle)
 {
 	int size, n, count = 0;

@@ -142,10 +142,14 @@ void vfio_dev_open(struct vfio_dev *d)
 
 void vfio_dev_close(struct vfio_dev *d)
 {
-	if (d->fd >= 0)
-		close(d->fd);
-	if (d->path == VFIO_PATH_CDEV)
+	if (d->path == VFIO_PATH_CDEV) {
+		/* The cdev is the device fd, whether the bind worked or not. */
+		if (d->file >= 0)
+			close(d->file);
 		d->file = -1;
+	} else if (d->fd >= 0) {
+		close(d->fd);
+	}
 	d->fd = -1;
 }
 

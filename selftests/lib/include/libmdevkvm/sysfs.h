@@ -16,6 +16,10 @@ int __sysfs_read(const char *path, char *buf, size_t size);
 int __sysfs_read_long(const char *path, long *val);
 long sysfs_read_long(const char *path);
 
+/* Loads a module and what it depends on (modprobe); 0 if it is loaded. */
+int __modprobe(const char *name);
+void modprobe(const char *name);
+
 /* Number of lines of the kernel log that contain @needle. */
 int dmesg_count(const char *needle);
 
