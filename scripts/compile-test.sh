@@ -23,7 +23,7 @@ flock 9
 # config name, ARCH, CROSS_COMPILE, base defconfig, symbols, targets
 X86_SYMS="KVM=m KVM_INTEL=m VFIO=m VFIO_MDEV=m DRM=m DRM_I915=m DRM_I915_GVT=y DRM_I915_GVT_KVMGT=m"
 X86_TARGETS="drivers/gpu/drm/i915/gvt/kvmgt.o drivers/vfio/ arch/x86/kvm/"
-S390_SYMS="KVM=m VFIO=m VFIO_PCI=m VFIO_PCI_ZDEV_KVM=y ZCRYPT=m VFIO_AP=m VFIO_MDEV=m S390_AP_IOMMU=y"
+S390_SYMS="KVM=m VFIO=m VFIO_PCI=m VFIO_PCI_ZDEV_KVM=y ZCRYPT=m VFIO_AP=m VFIO_MDEV=m"
 S390_TARGETS="drivers/s390/crypto/vfio_ap_ops.o drivers/vfio/ arch/s390/kvm/"
 
 # compile_config <src> <objdir> <arch> <cross> <defconfig> <syms> <targets>

@@ -15,7 +15,7 @@ PACKAGES=(
 	qemu-system-x86 busybox-static mdevctl
 	# make lint (checkpatch's spelling list), make compile-test (s390),
 	# make docs
-	codespell sparse gcc-s390x-linux-gnu python3-sphinx
+	codespell python3-ply python3-git sparse gcc-s390x-linux-gnu python3-sphinx
 )
 
 missing=()

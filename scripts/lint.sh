@@ -7,6 +7,9 @@
 source "$(dirname "$0")/common.sh"
 
 set_kernel_paths
+# checkpatch runs scripts/spdxcheck.py with the python3 on PATH; it needs
+# Debian's python3-ply and python3-git, which only the system python has.
+export PATH=/usr/bin:$PATH
 CP=("$KSRC/scripts/checkpatch.pl" --strict --quiet --show-types)
 [ -f /usr/share/codespell/dictionary.txt ] && CP+=(--codespell)
 bad=0
@@ -25,6 +28,22 @@ stage "checkpatch --strict: series"
 for p in $(series_files); do
 	# From the tree, so checkpatch can look at the files the patch touches.
 	(cd "$KSRC" && check "${p#"$TOP"/}" "$p") || bad=1
+done
+
+stage "kernel-doc: no new warning in the files the series touches"
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+for f in $(git -C "$KSRC" diff --name-only base HEAD -- '*.c' '*.h'); do
+	now=$("$KSRC/scripts/kernel-doc" -none -Wall "$KSRC/$f" 2>&1 | wc -l)
+	was=0
+	if git -C "$KSRC" show "base:$f" >"$tmp" 2>/dev/null; then
+		was=$("$KSRC/scripts/kernel-doc" -none -Wall "$tmp" 2>&1 | wc -l)
+	fi
+	if [ "$now" -gt "$was" ]; then
+		echo "--- $f: $was kernel-doc warnings before the series, $now after"
+		"$KSRC/scripts/kernel-doc" -none -Wall "$KSRC/$f"
+		bad=1
+	fi
 done
 
 stage "checkpatch --strict: samples and selftests"

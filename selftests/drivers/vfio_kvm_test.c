@@ -25,6 +25,7 @@
  */
 #include <linux/debugfs.h>
 #include <linux/kvm_host.h>
+#include <linux/kvm_vfio.h>
 #include <linux/mdev.h>
 #include <linux/module.h>
 #include <linux/seq_file.h>
