@@ -74,12 +74,11 @@ FIXTURE_TEARDOWN(kvm_ops)
 static void vkt_create(char uuid[MDEV_UUID_LEN], struct vfio_dev *dev,
 		       enum vfio_path path, const char *type)
 {
-	char t[64], sysfs[128];
+	char t[64], p[MDEV_PATH_LEN];
 
 	snprintf(t, sizeof(t), VKT "-%s", type);
 	mdev_create(VKT, t, uuid);
-	snprintf(sysfs, sizeof(sysfs), "/sys/bus/mdev/devices/%s", uuid);
-	vfio_dev_file_open(dev, path, sysfs);
+	vfio_dev_file_open(dev, path, mdev_path(p, uuid));
 }
 
 static long vkt_count(const char *uuid, const char *what)
@@ -172,11 +171,10 @@ TEST_F(kvm_ops, required_pins_from_first_open_to_last_close)
 	if (variant->path == VFIO_PATH_GROUP) {
 		vfio_dev_open(&self->dev);
 	} else {
-		char sysfs[128];
+		char p[MDEV_PATH_LEN];
 
-		snprintf(sysfs, sizeof(sysfs), "/sys/bus/mdev/devices/%s",
-			 self->uuid);
-		vfio_dev_file_open(&second, variant->path, sysfs);
+		vfio_dev_file_open(&second, variant->path,
+				   mdev_path(p, self->uuid));
 		kvm_vfio_file_add(self->kv, second.file);
 		ret = __vfio_dev_open(&second);
 		EXPECT_EQ(-EINVAL, ret);
@@ -220,11 +218,10 @@ TEST_F(kvm_ops, file_del_while_open_keeps_the_pin)
 	dev_close(&self->dev, self->kv);
 	EXPECT_STREQ("none", vkt_str(self->uuid, "pinned"));
 	if (variant->path == VFIO_PATH_CDEV) {
-		char sysfs[128];
+		char p[MDEV_PATH_LEN];
 
-		snprintf(sysfs, sizeof(sysfs), "/sys/bus/mdev/devices/%s",
-			 self->uuid);
-		vfio_dev_file_open(&self->dev, variant->path, sysfs);
+		vfio_dev_file_open(&self->dev, variant->path,
+				   mdev_path(p, self->uuid));
 	}
 	/* Reopened with no VM: a required dependency refuses. */
 	EXPECT_EQ(-EINVAL, __vfio_dev_open(&self->dev));
@@ -233,7 +230,7 @@ TEST_F(kvm_ops, file_del_while_open_keeps_the_pin)
 
 TEST_F(kvm_ops, readd_to_second_vm_keeps_the_first)
 {
-	char second_name[32], sysfs[128];
+	char second_name[32], p[MDEV_PATH_LEN];
 	int vm2, kv2;
 
 	vkt_create(self->uuid, &self->dev, variant->path, "required");
@@ -250,9 +247,8 @@ TEST_F(kvm_ops, readd_to_second_vm_keeps_the_first)
 	/* The next first open pins the VM the file is linked to now. */
 	dev_close(&self->dev, kv2);
 	if (variant->path == VFIO_PATH_CDEV) {
-		snprintf(sysfs, sizeof(sysfs), "/sys/bus/mdev/devices/%s",
-			 self->uuid);
-		vfio_dev_file_open(&self->dev, variant->path, sysfs);
+		vfio_dev_file_open(&self->dev, variant->path,
+				   mdev_path(p, self->uuid));
 		kvm_vfio_file_add(kv2, self->dev.file);
 	}
 	vfio_dev_open(&self->dev);

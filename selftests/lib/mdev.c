@@ -48,6 +48,12 @@ void mdev_create(const char *parent, const char *type,
 	MK_ASSERT_OK(__mdev_create(parent, type, uuid));
 }
 
+char *mdev_path(char buf[MDEV_PATH_LEN], const char *uuid)
+{
+	snprintf(buf, MDEV_PATH_LEN, "/sys/bus/mdev/devices/%s", uuid);
+	return buf;
+}
+
 int __mdev_remove(const char *uuid)
 {
 	char path[128];

@@ -8,6 +8,10 @@
 #define LIBMDEVKVM_MDEV_H
 
 #define MDEV_UUID_LEN 37	/* 36 characters and the NUL */
+#define MDEV_PATH_LEN 64
+
+/* Fills @buf with the device's sysfs directory and returns it. */
+char *mdev_path(char buf[MDEV_PATH_LEN], const char *uuid);
 
 /* Writes @str, as given, to the type's create file. */
 int __mdev_create_str(const char *parent, const char *type, const char *str);
