@@ -1,0 +1,916 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mvgpu: a mediated vGPU that cannot work without KVM, the way i915's
+ * GVT-g (kvmgt) cannot.
+ *
+ * This sample shows how a VFIO mdev driver declares a hard dependency on
+ * KVM with struct vfio_device_kvm_ops and what it does with the VM the
+ * VFIO core pins for it:
+ *
+ *  - kvm_ops with .required = true and KVM's standard pin: opening the
+ *    device with no VM fails in the core (-EINVAL, one log line);
+ *  - at open, one vGPU per VM (-EEXIST for a second), and a KVM page-track
+ *    notifier on the VM; at close, the reverse, in reverse order; the VM
+ *    itself is unpinned by the core after close, outside every VFIO lock;
+ *  - the guest programs the guest-physical address of its graphics
+ *    translation table (GTT) into BAR0; the device reads the entries
+ *    from guest memory through the pinned VM (kvm_read_guest() under the
+ *    VM's srcu) and write-protects their pages, counting the writes the
+ *    guest then makes and raising an interrupt for each.
+ *
+ * The rest is a plain emulated PCI function: config space with BAR0 (the
+ * registers below) and BAR2 (an aperture of memory userspace can mmap),
+ * INTx and MSI through eventfds, reset. Three types of vGPU take their
+ * aperture from one budget (module parameter aperture_mb).
+ *
+ * Left out on purpose: any real graphics, display, DMA through the IOMMU,
+ * migration, and the GTT entries' meaning (the device only shadows them).
+ */
+#include <linux/cdev.h>
+#include <linux/eventfd.h>
+#include <linux/kvm_host.h>
+#include <linux/kvm_vfio.h>
+#include <linux/mdev.h>
+#include <linux/module.h>
+#include <linux/pci_ids.h>
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+#include <linux/vmalloc.h>
+#include <asm/kvm_page_track.h>
+
+#define MVGPU_NAME		"mvgpu"
+#define MVGPU_VENDOR		0x1b36	/* made up: not a real device */
+#define MVGPU_DEVICE		0x10f0
+
+/* VFIO region offsets: the index in the top bits, as vfio-pci does. */
+#define MVGPU_OFFSET_SHIFT	40
+#define MVGPU_OFFSET_MASK	((1ULL << MVGPU_OFFSET_SHIFT) - 1)
+#define MVGPU_INDEX_TO_OFFSET(i) ((u64)(i) << MVGPU_OFFSET_SHIFT)
+
+#define MVGPU_CONFIG_SIZE	256
+#define MVGPU_BAR0_SIZE		4096
+#define MVGPU_MSI_CAP		0x40
+
+/* BAR0 registers, 32 bits each. */
+#define MVGPU_REG_ID		0x00	/* RO: MVGPU_ID */
+#define MVGPU_REG_STATUS	0x04	/* RO: MVGPU_STATUS_* */
+#define MVGPU_REG_DOORBELL	0x08	/* WO: counts, raises IRQ_DOORBELL */
+#define MVGPU_REG_IRQ_STATUS	0x0c	/* RW1C: MVGPU_IRQ_* */
+#define MVGPU_REG_IRQ_ENABLE	0x10	/* RW: MVGPU_IRQ_* */
+#define MVGPU_REG_DOORBELLS	0x14	/* RO: doorbells rung */
+#define MVGPU_REG_GTT_BASE_LO	0x18	/* RW: guest-physical GTT address */
+#define MVGPU_REG_GTT_BASE_HI	0x1c
+#define MVGPU_REG_GTT_ENTRIES	0x20	/* RW: 8-byte entries to shadow */
+#define MVGPU_REG_GTT_CTRL	0x24	/* WO: MVGPU_GTT_LOAD/UNLOAD */
+#define MVGPU_REG_GTT_WRITES	0x28	/* RO: guest writes to the GTT */
+#define MVGPU_REG_GTT_SHADOW	0x100	/* RO: the entries as read */
+
+#define MVGPU_ID		0x4d564750	/* "MVGP" */
+#define MVGPU_STATUS_VM		BIT(0)	/* a VM is pinned */
+#define MVGPU_STATUS_GTT	BIT(1)	/* the GTT is shadowed, protected */
+#define MVGPU_STATUS_GTT_ERROR	BIT(2)	/* the last load failed */
+#define MVGPU_IRQ_DOORBELL	BIT(0)
+#define MVGPU_IRQ_GTT_WRITE	BIT(1)
+#define MVGPU_GTT_LOAD		1
+#define MVGPU_GTT_UNLOAD	2
+#define MVGPU_GTT_MAX_ENTRIES	((MVGPU_BAR0_SIZE - MVGPU_REG_GTT_SHADOW) / 8)
+
+struct mvgpu_type {
+	struct mdev_type type;
+	unsigned int aperture_mb;
+	unsigned int gtt_entries;
+};
+
+struct mvgpu {
+	struct vfio_device vdev;
+	const struct mvgpu_type *type;
+	void *aperture;			/* BAR2, vmalloc_user() */
+	struct list_head vm_node;	/* in mvgpu_vms, while open */
+	struct kvm_page_track_notifier_node track_node;
+
+	struct mutex lock;		/* the state below */
+	u8 config[MVGPU_CONFIG_SIZE];
+	u32 irq_status;
+	u32 irq_enable;
+	u32 doorbells;
+	u64 gtt_base;
+	u32 gtt_entries;
+	u32 gtt_writes;
+	bool gtt_loaded;
+	bool gtt_error;
+	u64 gtt_shadow[MVGPU_GTT_MAX_ENTRIES];
+	int irq_index;			/* VFIO_PCI_*_IRQ_INDEX, or -1 */
+	struct eventfd_ctx *irq_trigger;
+	bool intx_masked;
+};
+
+static unsigned int aperture_mb = 64;
+module_param(aperture_mb, uint, 0444);
+MODULE_PARM_DESC(aperture_mb, "aperture memory shared by all vGPUs, in MiB");
+
+static atomic_t mvgpu_avail_mb;
+
+/* The VMs that have an open vGPU: one vGPU per VM, as kvmgt allows. */
+static LIST_HEAD(mvgpu_vms);
+static DEFINE_MUTEX(mvgpu_vms_lock);
+
+static struct mvgpu_type mvgpu_types[] = {
+	{ .type.sysfs_name = "small", .type.pretty_name = "vGPU, 4 MiB aperture",
+	  .aperture_mb = 4, .gtt_entries = 64 },
+	{ .type.sysfs_name = "medium", .type.pretty_name = "vGPU, 8 MiB aperture",
+	  .aperture_mb = 8, .gtt_entries = 128 },
+	{ .type.sysfs_name = "large", .type.pretty_name = "vGPU, 16 MiB aperture",
+	  .aperture_mb = 16, .gtt_entries = 256 },
+};
+
+static struct mdev_type *mvgpu_mdev_types[] = {
+	&mvgpu_types[0].type, &mvgpu_types[1].type, &mvgpu_types[2].type,
+};
+
+static struct {
+	struct device dev;
+	struct mdev_parent parent;
+	struct class *class;
+} mvgpu_parent;
+
+static struct mvgpu *to_mvgpu(struct vfio_device *vdev)
+{
+	return container_of(vdev, struct mvgpu, vdev);
+}
+
+/* --- interrupts ------------------------------------------------------- */
+
+static void mvgpu_raise(struct mvgpu *mg, u32 cause)
+{
+	lockdep_assert_held(&mg->lock);
+
+	mg->irq_status |= cause;
+	if (!(mg->irq_status & mg->irq_enable) || !mg->irq_trigger)
+		return;
+	if (mg->irq_index == VFIO_PCI_INTX_IRQ_INDEX) {
+		/* INTx is level-triggered: masked until the user unmasks. */
+		if (mg->intx_masked)
+			return;
+		mg->intx_masked = true;
+	}
+	eventfd_signal(mg->irq_trigger);
+}
+
+static void mvgpu_irq_disable(struct mvgpu *mg)
+{
+	lockdep_assert_held(&mg->lock);
+
+	if (mg->irq_trigger)
+		eventfd_ctx_put(mg->irq_trigger);
+	mg->irq_trigger = NULL;
+	mg->irq_index = -1;
+	mg->intx_masked = false;
+}
+
+static int mvgpu_set_irqs(struct mvgpu *mg, struct vfio_irq_set *hdr,
+			  void __user *data)
+{
+	u32 action = hdr->flags & VFIO_IRQ_SET_ACTION_TYPE_MASK;
+	u32 type = hdr->flags & VFIO_IRQ_SET_DATA_TYPE_MASK;
+	struct eventfd_ctx *trigger;
+	s32 fd;
+
+	guard(mutex)(&mg->lock);
+
+	if (hdr->index == VFIO_PCI_INTX_IRQ_INDEX &&
+	    (action == VFIO_IRQ_SET_ACTION_MASK ||
+	     action == VFIO_IRQ_SET_ACTION_UNMASK)) {
+		if (type != VFIO_IRQ_SET_DATA_NONE || !hdr->count)
+			return -EINVAL;
+		if (mg->irq_index != VFIO_PCI_INTX_IRQ_INDEX)
+			return -EINVAL;
+		mg->intx_masked = action == VFIO_IRQ_SET_ACTION_MASK;
+		/* Unmasking with the cause still pending fires again. */
+		if (!mg->intx_masked && (mg->irq_status & mg->irq_enable))
+			mvgpu_raise(mg, 0);
+		return 0;
+	}
+	if (action != VFIO_IRQ_SET_ACTION_TRIGGER)
+		return -EINVAL;
+
+	if (type == VFIO_IRQ_SET_DATA_NONE) {
+		if (!hdr->count) {
+			if (mg->irq_index == hdr->index)
+				mvgpu_irq_disable(mg);
+			return 0;
+		}
+		if (mg->irq_index != hdr->index || !mg->irq_trigger)
+			return -EINVAL;
+		eventfd_signal(mg->irq_trigger);	/* loopback test */
+		return 0;
+	}
+	if (type != VFIO_IRQ_SET_DATA_EVENTFD)
+		return -EINVAL;
+	if (copy_from_user(&fd, data, sizeof(fd)))
+		return -EFAULT;
+	if (fd < 0) {
+		if (mg->irq_index == hdr->index)
+			mvgpu_irq_disable(mg);
+		return 0;
+	}
+	/* One interrupt type at a time, as on real hardware. */
+	if (mg->irq_index >= 0 && mg->irq_index != hdr->index)
+		return -EBUSY;
+	trigger = eventfd_ctx_fdget(fd);
+	if (IS_ERR(trigger))
+		return PTR_ERR(trigger);
+	mvgpu_irq_disable(mg);
+	mg->irq_trigger = trigger;
+	mg->irq_index = hdr->index;
+	return 0;
+}
+
+/* --- the GTT: guest memory read and write-protected through KVM ------- */
+
+static void mvgpu_gtt_unprotect(struct mvgpu *mg, gfn_t first, gfn_t last)
+{
+	gfn_t gfn;
+
+	for (gfn = first; gfn <= last; gfn++)
+		kvm_write_track_remove_gfn(mg->vdev.kvm, gfn);
+}
+
+static void mvgpu_gtt_unload(struct mvgpu *mg)
+{
+	u64 end = mg->gtt_base + (u64)mg->gtt_entries * 8 - 1;
+
+	lockdep_assert_held(&mg->lock);
+
+	if (mg->gtt_loaded)
+		mvgpu_gtt_unprotect(mg, gpa_to_gfn(mg->gtt_base),
+				    gpa_to_gfn(end));
+	mg->gtt_loaded = false;
+}
+
+/*
+ * Reads the GTT the guest programmed from its memory and write-protects
+ * its pages. Runs in the context of the user's write to GTT_CTRL, between
+ * open_device() and close_device(), so vdev.kvm is pinned.
+ */
+static int mvgpu_gtt_load(struct mvgpu *mg)
+{
+	struct kvm *kvm = mg->vdev.kvm;
+	u64 len = (u64)mg->gtt_entries * 8;
+	gfn_t first, last, gfn;
+	int idx, ret;
+
+	lockdep_assert_held(&mg->lock);
+
+	mvgpu_gtt_unload(mg);
+	if (!mg->gtt_entries || mg->gtt_entries > mg->type->gtt_entries ||
+	    !IS_ALIGNED(mg->gtt_base, 8) || mg->gtt_base + len < mg->gtt_base)
+		return -EINVAL;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	ret = kvm_read_guest(kvm, mg->gtt_base, mg->gtt_shadow, len);
+	srcu_read_unlock(&kvm->srcu, idx);
+	if (ret)
+		return ret;
+
+	first = gpa_to_gfn(mg->gtt_base);
+	last = gpa_to_gfn(mg->gtt_base + len - 1);
+	for (gfn = first; gfn <= last; gfn++) {
+		ret = kvm_write_track_add_gfn(kvm, gfn);
+		if (ret)
+			goto err_unprotect;
+	}
+	mg->gtt_loaded = true;
+	return 0;
+
+err_unprotect:
+	if (gfn > first)
+		mvgpu_gtt_unprotect(mg, first, gfn - 1);
+	return ret;
+}
+
+/* A vCPU wrote to a page of the VM that someone write-protects. */
+static void mvgpu_track_write(gpa_t gpa, const u8 *val, int len,
+			      struct kvm_page_track_notifier_node *node)
+{
+	struct mvgpu *mg = container_of(node, struct mvgpu, track_node);
+	u64 start, end;
+
+	guard(mutex)(&mg->lock);
+	start = mg->gtt_base;
+	end = start + (u64)mg->gtt_entries * 8;
+	if (!mg->gtt_loaded || gpa + len <= start || gpa >= end)
+		return;
+	/* Keep the shadow in sync with what the guest wrote. */
+	if (gpa >= start && gpa + len <= end)
+		memcpy((u8 *)mg->gtt_shadow + (gpa - start), val, len);
+	mg->gtt_writes++;
+	mvgpu_raise(mg, MVGPU_IRQ_GTT_WRITE);
+}
+
+/* A memslot goes away: its pages are no longer ours to protect. */
+static void mvgpu_track_remove_region(gfn_t gfn, unsigned long nr_pages,
+				      struct kvm_page_track_notifier_node *node)
+{
+	struct mvgpu *mg = container_of(node, struct mvgpu, track_node);
+	gfn_t first, last;
+
+	guard(mutex)(&mg->lock);
+	if (!mg->gtt_loaded)
+		return;
+	first = gpa_to_gfn(mg->gtt_base);
+	last = gpa_to_gfn(mg->gtt_base + (u64)mg->gtt_entries * 8 - 1);
+	if (last >= gfn && first < gfn + nr_pages) {
+		/* KVM drops the slot's tracking itself. */
+		mg->gtt_loaded = false;
+		mg->gtt_error = true;
+	}
+}
+
+/* --- config space and registers --------------------------------------- */
+
+static void mvgpu_config_init(struct mvgpu *mg)
+{
+	u8 *c = mg->config;
+
+	memset(c, 0, sizeof(mg->config));
+	*(__le16 *)&c[PCI_VENDOR_ID] = cpu_to_le16(MVGPU_VENDOR);
+	*(__le16 *)&c[PCI_DEVICE_ID] = cpu_to_le16(MVGPU_DEVICE);
+	*(__le16 *)&c[PCI_STATUS] = cpu_to_le16(PCI_STATUS_CAP_LIST);
+	*(__le32 *)&c[PCI_CLASS_REVISION] =
+		cpu_to_le32(PCI_CLASS_DISPLAY_OTHER << 16 | 0x01);
+	*(__le32 *)&c[PCI_BASE_ADDRESS_0] =
+		cpu_to_le32(PCI_BASE_ADDRESS_SPACE_MEMORY);
+	*(__le32 *)&c[PCI_BASE_ADDRESS_2] =
+		cpu_to_le32(PCI_BASE_ADDRESS_MEM_TYPE_64 |
+			    PCI_BASE_ADDRESS_MEM_PREFETCH);
+	*(__le16 *)&c[PCI_SUBSYSTEM_VENDOR_ID] = cpu_to_le16(MVGPU_VENDOR);
+	*(__le16 *)&c[PCI_SUBSYSTEM_ID] = cpu_to_le16(MVGPU_DEVICE);
+	c[PCI_CAPABILITY_LIST] = MVGPU_MSI_CAP;
+	c[PCI_INTERRUPT_PIN] = 1;
+	/* MSI, one vector, 64-bit addresses; QEMU emulates the rest. */
+	c[MVGPU_MSI_CAP + PCI_CAP_LIST_ID] = PCI_CAP_ID_MSI;
+	*(__le16 *)&c[MVGPU_MSI_CAP + PCI_MSI_FLAGS] =
+		cpu_to_le16(PCI_MSI_FLAGS_64BIT);
+}
+
+static void mvgpu_config_write(struct mvgpu *mg, unsigned int off, u32 val,
+			       unsigned int len)
+{
+	u64 size = (u64)mg->type->aperture_mb << 20;
+	u8 *c = mg->config;
+	u32 bar;
+
+	switch (off) {
+	case PCI_COMMAND:
+		if (len == 2 || len == 4)
+			*(__le16 *)&c[off] = cpu_to_le16(val &
+				(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+				 PCI_COMMAND_INTX_DISABLE));
+		break;
+	case PCI_BASE_ADDRESS_0:
+		if (len != 4)
+			break;
+		bar = (val & ~(MVGPU_BAR0_SIZE - 1)) |
+		      PCI_BASE_ADDRESS_SPACE_MEMORY;
+		*(__le32 *)&c[off] = cpu_to_le32(bar);
+		break;
+	case PCI_BASE_ADDRESS_2:	/* 64-bit BAR: low half */
+		if (len != 4)
+			break;
+		bar = (val & ~(u32)(size - 1)) | PCI_BASE_ADDRESS_MEM_TYPE_64 |
+		      PCI_BASE_ADDRESS_MEM_PREFETCH;
+		*(__le32 *)&c[off] = cpu_to_le32(bar);
+		break;
+	case PCI_BASE_ADDRESS_3:	/* high half: the aperture is < 4 GiB */
+		if (len == 4)
+			*(__le32 *)&c[off] = cpu_to_le32(val);
+		break;
+	case PCI_INTERRUPT_LINE:
+		if (len == 1)
+			c[off] = val;
+		break;
+	default:
+		/* MSI control, address and data belong to the user (QEMU). */
+		if (off >= MVGPU_MSI_CAP + PCI_MSI_FLAGS &&
+		    off + len <= MVGPU_MSI_CAP + PCI_MSI_DATA_64 + 2)
+			memcpy(&c[off], &val, len);
+		/* Everything else is read-only. */
+		break;
+	}
+}
+
+static u32 mvgpu_reg_read(struct mvgpu *mg, unsigned int off)
+{
+	lockdep_assert_held(&mg->lock);
+
+	if (off >= MVGPU_REG_GTT_SHADOW)
+		return ((u32 *)mg->gtt_shadow)[(off - MVGPU_REG_GTT_SHADOW) / 4];
+
+	switch (off) {
+	case MVGPU_REG_ID:
+		return MVGPU_ID;
+	case MVGPU_REG_STATUS:
+		return (mg->vdev.kvm ? MVGPU_STATUS_VM : 0) |
+		       (mg->gtt_loaded ? MVGPU_STATUS_GTT : 0) |
+		       (mg->gtt_error ? MVGPU_STATUS_GTT_ERROR : 0);
+	case MVGPU_REG_IRQ_STATUS:
+		return mg->irq_status;
+	case MVGPU_REG_IRQ_ENABLE:
+		return mg->irq_enable;
+	case MVGPU_REG_DOORBELLS:
+		return mg->doorbells;
+	case MVGPU_REG_GTT_BASE_LO:
+		return lower_32_bits(mg->gtt_base);
+	case MVGPU_REG_GTT_BASE_HI:
+		return upper_32_bits(mg->gtt_base);
+	case MVGPU_REG_GTT_ENTRIES:
+		return mg->gtt_entries;
+	case MVGPU_REG_GTT_WRITES:
+		return mg->gtt_writes;
+	}
+	return 0;
+}
+
+static void mvgpu_reg_write(struct mvgpu *mg, unsigned int off, u32 val)
+{
+	lockdep_assert_held(&mg->lock);
+
+	switch (off) {
+	case MVGPU_REG_DOORBELL:
+		mg->doorbells++;
+		mvgpu_raise(mg, MVGPU_IRQ_DOORBELL);
+		break;
+	case MVGPU_REG_IRQ_STATUS:
+		mg->irq_status &= ~val;
+		break;
+	case MVGPU_REG_IRQ_ENABLE:
+		mg->irq_enable = val & (MVGPU_IRQ_DOORBELL | MVGPU_IRQ_GTT_WRITE);
+		break;
+	case MVGPU_REG_GTT_BASE_LO:
+		mg->gtt_base = (mg->gtt_base & GENMASK_ULL(63, 32)) | val;
+		break;
+	case MVGPU_REG_GTT_BASE_HI:
+		mg->gtt_base = (mg->gtt_base & GENMASK_ULL(31, 0)) |
+			       (u64)val << 32;
+		break;
+	case MVGPU_REG_GTT_ENTRIES:
+		mg->gtt_entries = val;
+		break;
+	case MVGPU_REG_GTT_CTRL:
+		if (val == MVGPU_GTT_LOAD) {
+			mg->gtt_error = mvgpu_gtt_load(mg) != 0;
+		} else if (val == MVGPU_GTT_UNLOAD) {
+			mvgpu_gtt_unload(mg);
+			mg->gtt_error = false;
+		}
+		break;
+	}
+}
+
+/* Back to power-on state; the VM stays pinned, the GTT is dropped. */
+static void mvgpu_reset(struct mvgpu *mg)
+{
+	lockdep_assert_held(&mg->lock);
+
+	mvgpu_gtt_unload(mg);
+	mvgpu_irq_disable(mg);
+	mvgpu_config_init(mg);
+	mg->irq_status = 0;
+	mg->irq_enable = 0;
+	mg->doorbells = 0;
+	mg->gtt_base = 0;
+	mg->gtt_entries = 0;
+	mg->gtt_writes = 0;
+	mg->gtt_error = false;
+	memset(mg->gtt_shadow, 0, sizeof(mg->gtt_shadow));
+}
+
+/* One access of 1, 2 or 4 bytes to config space or BAR0, or any to BAR2. */
+static ssize_t mvgpu_access(struct mvgpu *mg, char __user *ubuf, size_t count,
+			    loff_t pos, bool write)
+{
+	unsigned int index = pos >> MVGPU_OFFSET_SHIFT;
+	u64 off = pos & MVGPU_OFFSET_MASK;
+	u64 size = (u64)mg->type->aperture_mb << 20;
+	u32 val = 0;
+
+	if (index == VFIO_PCI_BAR2_REGION_INDEX) {
+		if (off >= size || count > size - off)
+			return -EINVAL;
+		if (write ? copy_from_user(mg->aperture + off, ubuf, count) :
+			    copy_to_user(ubuf, mg->aperture + off, count))
+			return -EFAULT;
+		return count;
+	}
+
+	if (count != 1 && count != 2 && count != 4)
+		return -EINVAL;
+	if (!IS_ALIGNED(off, count))
+		return -EINVAL;
+	if (write && copy_from_user(&val, ubuf, count))
+		return -EFAULT;
+
+	guard(mutex)(&mg->lock);
+	switch (index) {
+	case VFIO_PCI_CONFIG_REGION_INDEX:
+		if (off + count > MVGPU_CONFIG_SIZE)
+			return -EINVAL;
+		if (write)
+			mvgpu_config_write(mg, off, le32_to_cpu(val), count);
+		else
+			memcpy(&val, &mg->config[off], count);
+		break;
+	case VFIO_PCI_BAR0_REGION_INDEX:
+		/* Registers are 32 bits wide. */
+		if (count != 4 || off >= MVGPU_BAR0_SIZE)
+			return -EINVAL;
+		if (write)
+			mvgpu_reg_write(mg, off, val);
+		else
+			val = mvgpu_reg_read(mg, off);
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (!write && copy_to_user(ubuf, &val, count))
+		return -EFAULT;
+	return count;
+}
+
+/* --- vfio_device_ops -------------------------------------------------- */
+
+/* A vGPU without its VM is useless: the core refuses to open it. */
+static const struct vfio_device_kvm_ops mvgpu_kvm_ops = {
+	.required = true,
+	.get_kvm = kvm_vfio_device_get_kvm,
+	.put_kvm = kvm_vfio_device_put_kvm,
+};
+
+static int mvgpu_init_dev(struct vfio_device *vdev)
+{
+	struct mvgpu *mg = to_mvgpu(vdev);
+	struct mdev_device *mdev = to_mdev_device(vdev->dev);
+	int avail;
+
+	mg->type = container_of(mdev->type, struct mvgpu_type, type);
+	avail = atomic_read(&mvgpu_avail_mb);
+	do {
+		if (avail < mg->type->aperture_mb)
+			return -ENOSPC;
+	} while (!atomic_try_cmpxchg(&mvgpu_avail_mb, &avail,
+				     avail - mg->type->aperture_mb));
+
+	mg->aperture = vmalloc_user((size_t)mg->type->aperture_mb << 20);
+	if (!mg->aperture)
+		goto err_return_budget;
+
+	mutex_init(&mg->lock);
+	INIT_LIST_HEAD(&mg->vm_node);
+	mg->irq_index = -1;
+	mvgpu_config_init(mg);
+	mg->track_node.track_write = mvgpu_track_write;
+	mg->track_node.track_remove_region = mvgpu_track_remove_region;
+	vdev->kvm_ops = &mvgpu_kvm_ops;
+	return 0;
+
+err_return_budget:
+	atomic_add(mg->type->aperture_mb, &mvgpu_avail_mb);
+	return -ENOMEM;
+}
+
+static void mvgpu_release_dev(struct vfio_device *vdev)
+{
+	struct mvgpu *mg = to_mvgpu(vdev);
+
+	vfree(mg->aperture);
+	mutex_destroy(&mg->lock);
+	atomic_add(mg->type->aperture_mb, &mvgpu_avail_mb);
+}
+
+static int mvgpu_open_device(struct vfio_device *vdev)
+{
+	struct mvgpu *mg = to_mvgpu(vdev);
+	struct mvgpu *other;
+	int ret;
+
+	/* Required kvm_ops: the core opens us only with a pinned VM. */
+	lockdep_assert_held(&vdev->dev_set->lock);
+
+	mutex_lock(&mvgpu_vms_lock);
+	list_for_each_entry(other, &mvgpu_vms, vm_node) {
+		if (other->vdev.kvm == vdev->kvm) {
+			mutex_unlock(&mvgpu_vms_lock);
+			dev_warn_ratelimited(vdev->dev,
+					     "the VM already has a vGPU\n");
+			return -EEXIST;
+		}
+	}
+	list_add(&mg->vm_node, &mvgpu_vms);
+	mutex_unlock(&mvgpu_vms_lock);
+
+	/* Takes a VM reference of its own, dropped at unregister. */
+	ret = kvm_page_track_register_notifier(vdev->kvm, &mg->track_node);
+	if (ret)
+		goto err_leave_vm;
+
+	mutex_lock(&mg->lock);
+	mvgpu_reset(mg);
+	mutex_unlock(&mg->lock);
+	return 0;
+
+err_leave_vm:
+	mutex_lock(&mvgpu_vms_lock);
+	list_del_init(&mg->vm_node);
+	mutex_unlock(&mvgpu_vms_lock);
+	return ret;
+}
+
+static void mvgpu_close_device(struct vfio_device *vdev)
+{
+	struct mvgpu *mg = to_mvgpu(vdev);
+
+	mutex_lock(&mg->lock);
+	mvgpu_reset(mg);
+	mutex_unlock(&mg->lock);
+
+	/*
+	 * Not under mg->lock: unregistering waits for running notifiers,
+	 * which take it. The notifier's VM reference goes here, under
+	 * dev_set->lock, and is never the last: the core drops the device's
+	 * own pin after close_device(), with no VFIO lock held.
+	 */
+	kvm_page_track_unregister_notifier(vdev->kvm, &mg->track_node);
+
+	mutex_lock(&mvgpu_vms_lock);
+	list_del_init(&mg->vm_node);
+	mutex_unlock(&mvgpu_vms_lock);
+}
+
+static ssize_t mvgpu_read(struct vfio_device *vdev, char __user *buf,
+			  size_t count, loff_t *ppos)
+{
+	return mvgpu_access(to_mvgpu(vdev), buf, count, *ppos, false);
+}
+
+static ssize_t mvgpu_write(struct vfio_device *vdev, const char __user *buf,
+			   size_t count, loff_t *ppos)
+{
+	return mvgpu_access(to_mvgpu(vdev), (char __user *)buf, count, *ppos,
+			    true);
+}
+
+static int mvgpu_mmap(struct vfio_device *vdev, struct vm_area_struct *vma)
+{
+	struct mvgpu *mg = to_mvgpu(vdev);
+	u64 size = (u64)mg->type->aperture_mb << 20;
+	u64 pgoff = vma->vm_pgoff &
+		    ((1ULL << (MVGPU_OFFSET_SHIFT - PAGE_SHIFT)) - 1);
+
+	if (vma->vm_pgoff >> (MVGPU_OFFSET_SHIFT - PAGE_SHIFT) !=
+	    VFIO_PCI_BAR2_REGION_INDEX)
+		return -EINVAL;
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (pgoff >= size >> PAGE_SHIFT ||
+	    vma_pages(vma) > (size >> PAGE_SHIFT) - pgoff)
+		return -EINVAL;
+	return remap_vmalloc_range(vma, mg->aperture, pgoff);
+}
+
+static int mvgpu_region_info(struct mvgpu *mg, struct vfio_region_info *info)
+{
+	info->offset = MVGPU_INDEX_TO_OFFSET(info->index);
+	info->flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+	switch (info->index) {
+	case VFIO_PCI_CONFIG_REGION_INDEX:
+		info->size = MVGPU_CONFIG_SIZE;
+		break;
+	case VFIO_PCI_BAR0_REGION_INDEX:
+		info->size = MVGPU_BAR0_SIZE;
+		break;
+	case VFIO_PCI_BAR2_REGION_INDEX:
+		info->size = (u64)mg->type->aperture_mb << 20;
+		info->flags |= VFIO_REGION_INFO_FLAG_MMAP;
+		break;
+	default:
+		if (info->index >= VFIO_PCI_NUM_REGIONS)
+			return -EINVAL;
+		info->size = 0;
+		info->flags = 0;
+		break;
+	}
+	return 0;
+}
+
+static long mvgpu_ioctl(struct vfio_device *vdev, unsigned int cmd,
+			unsigned long arg)
+{
+	struct mvgpu *mg = to_mvgpu(vdev);
+	void __user *uarg = (void __user *)arg;
+	unsigned long minsz;
+
+	switch (cmd) {
+	case VFIO_DEVICE_GET_INFO: {
+		struct vfio_device_info info;
+
+		minsz = offsetofend(struct vfio_device_info, num_irqs);
+		if (copy_from_user(&info, uarg, minsz))
+			return -EFAULT;
+		if (info.argsz < minsz)
+			return -EINVAL;
+		info.flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET;
+		info.num_regions = VFIO_PCI_NUM_REGIONS;
+		info.num_irqs = VFIO_PCI_NUM_IRQS;
+		return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
+	}
+	case VFIO_DEVICE_GET_REGION_INFO: {
+		struct vfio_region_info info;
+		int ret;
+
+		minsz = offsetofend(struct vfio_region_info, offset);
+		if (copy_from_user(&info, uarg, minsz))
+			return -EFAULT;
+		if (info.argsz < minsz)
+			return -EINVAL;
+		ret = mvgpu_region_info(mg, &info);
+		if (ret)
+			return ret;
+		return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
+	}
+	case VFIO_DEVICE_GET_IRQ_INFO: {
+		struct vfio_irq_info info;
+
+		minsz = offsetofend(struct vfio_irq_info, count);
+		if (copy_from_user(&info, uarg, minsz))
+			return -EFAULT;
+		if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_IRQS)
+			return -EINVAL;
+		info.flags = VFIO_IRQ_INFO_EVENTFD;
+		info.count = 0;
+		if (info.index == VFIO_PCI_INTX_IRQ_INDEX) {
+			info.flags |= VFIO_IRQ_INFO_MASKABLE |
+				      VFIO_IRQ_INFO_AUTOMASKED;
+			info.count = 1;
+		} else if (info.index == VFIO_PCI_MSI_IRQ_INDEX) {
+			info.flags |= VFIO_IRQ_INFO_NORESIZE;
+			info.count = 1;
+		}
+		return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
+	}
+	case VFIO_DEVICE_SET_IRQS: {
+		struct vfio_irq_set hdr;
+		size_t data_size;
+		int ret;
+
+		minsz = offsetofend(struct vfio_irq_set, count);
+		if (copy_from_user(&hdr, uarg, minsz))
+			return -EFAULT;
+		if (hdr.index != VFIO_PCI_INTX_IRQ_INDEX &&
+		    hdr.index != VFIO_PCI_MSI_IRQ_INDEX)
+			return -EINVAL;
+		ret = vfio_set_irqs_validate_and_prepare(&hdr, 1,
+							 VFIO_PCI_NUM_IRQS,
+							 &data_size);
+		if (ret)
+			return ret;
+		return mvgpu_set_irqs(mg, &hdr, uarg + minsz);
+	}
+	case VFIO_DEVICE_RESET:
+		mutex_lock(&mg->lock);
+		mvgpu_reset(mg);
+		mutex_unlock(&mg->lock);
+		return 0;
+	}
+	return -ENOTTY;
+}
+
+static const struct vfio_device_ops mvgpu_dev_ops = {
+	.name = MVGPU_NAME,
+	.init = mvgpu_init_dev,
+	.release = mvgpu_release_dev,
+	.open_device = mvgpu_open_device,
+	.close_device = mvgpu_close_device,
+	.read = mvgpu_read,
+	.write = mvgpu_write,
+	.mmap = mvgpu_mmap,
+	.ioctl = mvgpu_ioctl,
+	.bind_iommufd = vfio_iommufd_emulated_bind,
+	.unbind_iommufd = vfio_iommufd_emulated_unbind,
+	.attach_ioas = vfio_iommufd_emulated_attach_ioas,
+	.detach_ioas = vfio_iommufd_emulated_detach_ioas,
+};
+
+/* --- mdev driver ------------------------------------------------------ */
+
+static int mvgpu_probe(struct mdev_device *mdev)
+{
+	struct mvgpu *mg;
+	int ret;
+
+	mg = vfio_alloc_device(mvgpu, vdev, &mdev->dev, &mvgpu_dev_ops);
+	if (IS_ERR(mg))
+		return PTR_ERR(mg);
+
+	ret = vfio_register_emulated_iommu_dev(&mg->vdev);
+	if (ret)
+		goto err_put_vdev;
+	dev_set_drvdata(&mdev->dev, mg);
+	return 0;
+
+err_put_vdev:
+	vfio_put_device(&mg->vdev);
+	return ret;
+}
+
+static void mvgpu_remove(struct mdev_device *mdev)
+{
+	struct mvgpu *mg = dev_get_drvdata(&mdev->dev);
+
+	vfio_unregister_group_dev(&mg->vdev);
+	vfio_put_device(&mg->vdev);
+}
+
+static unsigned int mvgpu_get_available(struct mdev_type *mtype)
+{
+	struct mvgpu_type *type = container_of(mtype, struct mvgpu_type, type);
+
+	return atomic_read(&mvgpu_avail_mb) / type->aperture_mb;
+}
+
+static ssize_t mvgpu_show_description(struct mdev_type *mtype, char *buf)
+{
+	struct mvgpu_type *type = container_of(mtype, struct mvgpu_type, type);
+
+	return sprintf(buf, "aperture %u MiB, GTT %u entries, one per VM\n",
+		       type->aperture_mb, type->gtt_entries);
+}
+
+static struct mdev_driver mvgpu_driver = {
+	.device_api = VFIO_DEVICE_API_PCI_STRING,
+	.driver = {
+		.name = MVGPU_NAME,
+		.owner = THIS_MODULE,
+		.mod_name = KBUILD_MODNAME,
+	},
+	.probe = mvgpu_probe,
+	.remove = mvgpu_remove,
+	.get_available = mvgpu_get_available,
+	.show_description = mvgpu_show_description,
+};
+
+static void mvgpu_parent_release(struct device *dev)
+{
+}
+
+static int __init mvgpu_init(void)
+{
+	int ret;
+
+	atomic_set(&mvgpu_avail_mb, aperture_mb);
+	ret = mdev_register_driver(&mvgpu_driver);
+	if (ret)
+		return ret;
+
+	mvgpu_parent.class = class_create(MVGPU_NAME);
+	if (IS_ERR(mvgpu_parent.class)) {
+		ret = PTR_ERR(mvgpu_parent.class);
+		goto err_unregister_driver;
+	}
+	mvgpu_parent.dev.class = mvgpu_parent.class;
+	mvgpu_parent.dev.release = mvgpu_parent_release;
+	dev_set_name(&mvgpu_parent.dev, "%s", MVGPU_NAME);
+	ret = device_register(&mvgpu_parent.dev);
+	if (ret)
+		goto err_put_dev;
+
+	ret = mdev_register_parent(&mvgpu_parent.parent, &mvgpu_parent.dev,
+				   &mvgpu_driver, mvgpu_mdev_types,
+				   ARRAY_SIZE(mvgpu_mdev_types));
+	if (ret)
+		goto err_unregister_dev;
+	return 0;
+
+err_unregister_dev:
+	device_unregister(&mvgpu_parent.dev);
+	goto err_destroy_class;
+err_put_dev:
+	put_device(&mvgpu_parent.dev);
+err_destroy_class:
+	class_destroy(mvgpu_parent.class);
+err_unregister_driver:
+	mdev_unregister_driver(&mvgpu_driver);
+	return ret;
+}
+
+static void __exit mvgpu_exit(void)
+{
+	mdev_unregister_parent(&mvgpu_parent.parent);
+	device_unregister(&mvgpu_parent.dev);
+	class_destroy(mvgpu_parent.class);
+	mdev_unregister_driver(&mvgpu_driver);
+}
+
+module_init(mvgpu_init);
+module_exit(mvgpu_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Sample mediated vGPU that requires KVM (like GVT-g)");

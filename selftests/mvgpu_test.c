@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The gvt-like sample, mdev-samples/mvgpu.c, on the group and the cdev
+ * path: its types and budget, its hard dependency on KVM, its registers,
+ * aperture and interrupts, and the GTT it reads from guest memory and
+ * write-protects through the pinned VM, written by a real vCPU.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "libmdevkvm/assert.h"
+#include "libmdevkvm/host.h"
+#include "libmdevkvm/kvm.h"
+#include "libmdevkvm/mdev.h"
+#include "libmdevkvm/sysfs.h"
+#include "libmdevkvm/vfio.h"
+
+#define MVGPU			"mvgpu"
+#define MVGPU_SMALL		"mvgpu-small"
+#define MVGPU_TYPES		"/sys/class/mdev_bus/" MVGPU "/mdev_supported_types"
+
+/* BAR0 registers, as in mdev-samples/mvgpu.c */
+#define REG_ID			0x00
+#define REG_STATUS		0x04
+#define REG_DOORBELL		0x08
+#define REG_IRQ_STATUS		0x0c
+#define REG_IRQ_ENABLE		0x10
+#define REG_DOORBELLS		0x14
+#define REG_GTT_BASE_LO		0x18
+#define REG_GTT_BASE_HI		0x1c
+#define REG_GTT_ENTRIES		0x20
+#define REG_GTT_CTRL		0x24
+#define REG_GTT_WRITES		0x28
+#define REG_GTT_SHADOW		0x100
+#define STATUS_VM		0x1
+#define STATUS_GTT		0x2
+#define STATUS_GTT_ERROR	0x4
+#define IRQ_DOORBELL		0x1
+#define IRQ_GTT_WRITE		0x2
+
+#define GUEST_MEM_SIZE		0x10000
+#define GUEST_CODE		0x1000
+#define GUEST_GTT		0x4000
+
+static __u32 reg_read(struct vfio_dev *d, __u32 off)
+{
+	__u32 val = 0;
+
+	MK_ASSERT_EQ(__vfio_region_read(d, VFIO_PCI_BAR0_REGION_INDEX, off,
+					&val, 4), 4);
+	return val;
+}
+
+static void reg_write(struct vfio_dev *d, __u32 off, __u32 val)
+{
+	MK_ASSERT_EQ(__vfio_region_write(d, VFIO_PCI_BAR0_REGION_INDEX, off,
+					 &val, 4), 4);
+}
+
+static void set_irq_eventfd(struct vfio_dev *d, __u32 index, int fd)
+{
+	char buf[sizeof(struct vfio_irq_set) + sizeof(__s32)];
+	struct vfio_irq_set *set = (struct vfio_irq_set *)buf;
+
+	set->argsz = sizeof(buf);
+	set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+	set->index = index;
+	set->start = 0;
+	set->count = 1;
+	memcpy(set->data, &fd, sizeof(__s32));
+	MK_ASSERT_TRUE(!ioctl(d->fd, VFIO_DEVICE_SET_IRQS, set), "SET_IRQS");
+}
+
+static void intx_unmask(struct vfio_dev *d)
+{
+	struct vfio_irq_set unmask = {
+		.argsz = sizeof(unmask),
+		.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK,
+		.index = VFIO_PCI_INTX_IRQ_INDEX,
+		.count = 1,
+	};
+
+	MK_ASSERT_TRUE(!ioctl(d->fd, VFIO_DEVICE_SET_IRQS, &unmask), "UNMASK");
+}
+
+static __u64 eventfd_count(int efd)
+{
+	__u64 n = 0;
+
+	if (read(efd, &n, sizeof(n)) != sizeof(n))
+		return 0;
+	return n;
+}
+
+FIXTURE(mvgpu) {
+	int vm;
+	int kv;
+	char uuid[MDEV_UUID_LEN];
+	struct vfio_dev dev;
+};
+
+FIXTURE_VARIANT(mvgpu) {
+	enum vfio_path path;
+};
+
+FIXTURE_VARIANT_ADD(mvgpu, group) {
+	.path = VFIO_PATH_GROUP,
+};
+
+FIXTURE_VARIANT_ADD(mvgpu, cdev) {
+	.path = VFIO_PATH_CDEV,
+};
+
+FIXTURE_SETUP(mvgpu)
+{
+	char p[MDEV_PATH_LEN];
+
+	modprobe(MVGPU);
+	self->vm = kvm_vm_create();
+	self->kv = kvm_vfio_create(self->vm);
+	mdev_create(MVGPU, MVGPU_SMALL, self->uuid);
+	vfio_dev_file_open(&self->dev, variant->path,
+			   mdev_path(p, self->uuid));
+}
+
+FIXTURE_TEARDOWN(mvgpu)
+{
+	/* Releases the kvm-vfio device's reference to a cdev file too. */
+	vfio_dev_release(&self->dev);
+	close(self->kv);
+	close(self->vm);
+	mdev_remove(self->uuid);
+}
+
+/* Opens the device attached to a VM, through its kvm-vfio device @kv. */
+static void mvgpu_open(struct vfio_dev *d, int kv)
+{
+	kvm_vfio_file_add(kv, d->file);
+	vfio_dev_open(d);
+}
+
+TEST(types_budget_and_bad_input)
+{
+	char small[MDEV_UUID_LEN], large[4][MDEV_UUID_LEN], buf[128];
+	int i;
+
+	modprobe(MVGPU);
+	ASSERT_EQ(0, __sysfs_read(MVGPU_TYPES "/mvgpu-large/name", buf,
+				  sizeof(buf)));
+	EXPECT_STREQ("vGPU, 16 MiB aperture", buf);
+	ASSERT_EQ(0, __sysfs_read(MVGPU_TYPES "/mvgpu-medium/description",
+				  buf, sizeof(buf)));
+	EXPECT_NE(NULL, strstr(buf, "one per VM"));
+
+	/* The default budget, 64 MiB, shared by every type. */
+	EXPECT_EQ(16, mdev_available(MVGPU, "mvgpu-small"));
+	EXPECT_EQ(4, mdev_available(MVGPU, "mvgpu-large"));
+	mdev_create(MVGPU, "mvgpu-large", large[0]);
+	EXPECT_EQ(12, mdev_available(MVGPU, "mvgpu-small"));
+	EXPECT_EQ(6, mdev_available(MVGPU, "mvgpu-medium"));
+	for (i = 1; i < 4; i++)
+		mdev_create(MVGPU, "mvgpu-large", large[i]);
+	EXPECT_EQ(0, mdev_available(MVGPU, "mvgpu-small"));
+	EXPECT_EQ(-ENOSPC, __mdev_create(MVGPU, "mvgpu-small", small));
+	for (i = 0; i < 4; i++)
+		mdev_remove(large[i]);
+	EXPECT_EQ(16, mdev_available(MVGPU, "mvgpu-small"));
+
+	EXPECT_EQ(-EINVAL, __mdev_create_str(MVGPU, "mvgpu-small",
+					     "not-a-uuid"));
+	EXPECT_EQ(-ENOENT, __mdev_create(MVGPU, "mvgpu-huge", small));
+	mdev_create(MVGPU, "mvgpu-small", small);
+	EXPECT_EQ(-EEXIST, __mdev_create_str(MVGPU, "mvgpu-small", small));
+	mdev_remove(small);
+}
+
+TEST_F(mvgpu, open_without_vm_fails_with_einval_and_a_log_line)
+{
+	char needle[96];
+	int before;
+
+	snprintf(needle, sizeof(needle), "%s: vfio: the device requires KVM",
+		 self->uuid);
+	before = dmesg_count(needle);
+	EXPECT_EQ(-EINVAL, __vfio_dev_open(&self->dev));
+	EXPECT_EQ(before + 1, dmesg_count(needle));
+}
+
+TEST_F(mvgpu, config_space_and_registers)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+
+	mvgpu_open(&self->dev, self->kv);
+	ASSERT_EQ(0, ioctl(self->dev.fd, VFIO_DEVICE_GET_INFO, &info));
+	EXPECT_TRUE(info.flags & VFIO_DEVICE_FLAGS_PCI);
+	EXPECT_EQ(0x1b36, vfio_config_read(&self->dev, 0x0, 2));
+	EXPECT_EQ(0x10f0, vfio_config_read(&self->dev, 0x2, 2));
+	EXPECT_EQ(0x038000, vfio_config_read(&self->dev, 0x8, 4) >> 8);
+	EXPECT_EQ(0x40, vfio_config_read(&self->dev, 0x34, 1));
+	EXPECT_EQ(0x05, vfio_config_read(&self->dev, 0x40, 1));	/* MSI */
+
+	EXPECT_EQ(0x4d564750, reg_read(&self->dev, REG_ID));
+	EXPECT_EQ(STATUS_VM, reg_read(&self->dev, REG_STATUS));
+	reg_write(&self->dev, REG_DOORBELL, 1);
+	reg_write(&self->dev, REG_DOORBELL, 1);
+	EXPECT_EQ(2, reg_read(&self->dev, REG_DOORBELLS));
+	EXPECT_EQ(IRQ_DOORBELL, reg_read(&self->dev, REG_IRQ_STATUS));
+	reg_write(&self->dev, REG_IRQ_STATUS, IRQ_DOORBELL);
+	EXPECT_EQ(0, reg_read(&self->dev, REG_IRQ_STATUS));
+
+	/* Registers are 32 bits: a 2-byte access is refused. */
+	EXPECT_EQ(-EINVAL, __vfio_region_read(&self->dev,
+					      VFIO_PCI_BAR0_REGION_INDEX, 0,
+					      &info, 2));
+	/* Reset: back to power-on state. */
+	ASSERT_EQ(0, ioctl(self->dev.fd, VFIO_DEVICE_RESET));
+	EXPECT_EQ(0, reg_read(&self->dev, REG_DOORBELLS));
+}
+
+TEST_F(mvgpu, aperture_through_region_and_mmap)
+{
+	struct vfio_region_info info;
+	char in[64], out[64];
+	char *ap;
+
+	mvgpu_open(&self->dev, self->kv);
+	vfio_region_info(&self->dev, VFIO_PCI_BAR2_REGION_INDEX, &info);
+	ASSERT_EQ(4 << 20, info.size);
+	ASSERT_TRUE(info.flags & VFIO_REGION_INFO_FLAG_MMAP);
+	ap = mmap(NULL, info.size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		  self->dev.fd, info.offset);
+	ASSERT_NE(MAP_FAILED, ap);
+
+	memset(in, 0x5a, sizeof(in));
+	EXPECT_EQ(sizeof(in), __vfio_region_write(&self->dev,
+						  VFIO_PCI_BAR2_REGION_INDEX,
+						  0x1000, in, sizeof(in)));
+	EXPECT_EQ(0, memcmp(ap + 0x1000, in, sizeof(in)));
+	memcpy(ap + info.size - sizeof(in), "written through mmap", 21);
+	EXPECT_EQ(sizeof(out), __vfio_region_read(&self->dev,
+						  VFIO_PCI_BAR2_REGION_INDEX,
+						  info.size - sizeof(out), out,
+						  sizeof(out)));
+	EXPECT_STREQ("written through mmap", out);
+
+	/* Past the end of the BAR. */
+	EXPECT_EQ(-EINVAL, __vfio_region_read(&self->dev,
+					      VFIO_PCI_BAR2_REGION_INDEX,
+					      info.size - 8, out, 16));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 2 * info.size, PROT_READ, MAP_SHARED,
+				   self->dev.fd, info.offset));
+	munmap(ap, info.size);
+}
+
+TEST_F(mvgpu, msi_and_intx_through_eventfd)
+{
+	int efd = eventfd(0, EFD_NONBLOCK);
+
+	ASSERT_GE(efd, 0);
+	mvgpu_open(&self->dev, self->kv);
+	reg_write(&self->dev, REG_IRQ_ENABLE, IRQ_DOORBELL);
+
+	set_irq_eventfd(&self->dev, VFIO_PCI_MSI_IRQ_INDEX, efd);
+	reg_write(&self->dev, REG_DOORBELL, 1);
+	EXPECT_EQ(1, eventfd_count(efd));
+	set_irq_eventfd(&self->dev, VFIO_PCI_MSI_IRQ_INDEX, -1);
+
+	/* INTx is automasked: a second doorbell waits for the unmask. */
+	set_irq_eventfd(&self->dev, VFIO_PCI_INTX_IRQ_INDEX, efd);
+	reg_write(&self->dev, REG_IRQ_STATUS, IRQ_DOORBELL);
+	reg_write(&self->dev, REG_DOORBELL, 1);
+	reg_write(&self->dev, REG_DOORBELL, 1);
+	EXPECT_EQ(1, eventfd_count(efd));
+	intx_unmask(&self->dev);
+	EXPECT_EQ(1, eventfd_count(efd));
+	close(efd);
+}
+
+TEST_F(mvgpu, gtt_read_from_guest_memory_and_guest_writes_counted)
+{
+	/* mov dword [0x4008], 0xcafef00d; hlt (real mode) */
+	static const unsigned char code[] = {
+		0x66, 0xc7, 0x06, 0x08, 0x40, 0x0d, 0xf0, 0xfe, 0xca, 0xf4,
+	};
+	static const __u64 gtt[4] = {
+		0x1000000000000001ULL, 0x2000000000000002ULL,
+		0x3000000000000003ULL, 0x4000000000000004ULL,
+	};
+	struct kvm_vcpu vcpu;
+	unsigned char *mem;
+	int efd = eventfd(0, EFD_NONBLOCK);
+
+	mem = mmap(NULL, GUEST_MEM_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	memcpy(mem + GUEST_CODE, code, sizeof(code));
+	memcpy(mem + GUEST_GTT, gtt, sizeof(gtt));
+	kvm_vm_set_memslot(self->vm, 0, 0, mem, GUEST_MEM_SIZE);
+	mvgpu_open(&self->dev, self->kv);
+	set_irq_eventfd(&self->dev, VFIO_PCI_MSI_IRQ_INDEX, efd);
+	reg_write(&self->dev, REG_IRQ_ENABLE, IRQ_GTT_WRITE);
+
+	/* The device reads the table the guest programmed. */
+	reg_write(&self->dev, REG_GTT_BASE_LO, GUEST_GTT);
+	reg_write(&self->dev, REG_GTT_BASE_HI, 0);
+	reg_write(&self->dev, REG_GTT_ENTRIES, 4);
+	reg_write(&self->dev, REG_GTT_CTRL, 1);
+	ASSERT_EQ(STATUS_VM | STATUS_GTT, reg_read(&self->dev, REG_STATUS));
+	EXPECT_EQ(0x00000002, reg_read(&self->dev, REG_GTT_SHADOW + 8));
+	EXPECT_EQ(0x20000000, reg_read(&self->dev, REG_GTT_SHADOW + 12));
+	EXPECT_EQ(0x40000000, reg_read(&self->dev, REG_GTT_SHADOW + 28));
+
+	/* A vCPU writes a protected page: KVM tells the device. */
+	kvm_vcpu_create(self->vm, 0, GUEST_CODE, &vcpu);
+	ASSERT_EQ(KVM_EXIT_HLT, kvm_vcpu_run(&vcpu));
+	EXPECT_EQ(0xcafef00d, *(__u32 *)(mem + GUEST_GTT + 8));
+	EXPECT_EQ(1, reg_read(&self->dev, REG_GTT_WRITES));
+	EXPECT_EQ(0xcafef00d, reg_read(&self->dev, REG_GTT_SHADOW + 8));
+	EXPECT_TRUE(reg_read(&self->dev, REG_IRQ_STATUS) & IRQ_GTT_WRITE);
+	EXPECT_EQ(1, eventfd_count(efd));
+
+	/* Bad tables: too many entries, or outside guest memory. */
+	reg_write(&self->dev, REG_GTT_ENTRIES, 65);
+	reg_write(&self->dev, REG_GTT_CTRL, 1);
+	EXPECT_EQ(STATUS_VM | STATUS_GTT_ERROR,
+		  reg_read(&self->dev, REG_STATUS));
+	reg_write(&self->dev, REG_GTT_ENTRIES, 4);
+	reg_write(&self->dev, REG_GTT_BASE_LO, 0x200000);
+	reg_write(&self->dev, REG_GTT_CTRL, 1);
+	EXPECT_EQ(STATUS_VM | STATUS_GTT_ERROR,
+		  reg_read(&self->dev, REG_STATUS));
+
+	kvm_vcpu_destroy(&vcpu);
+	vfio_dev_close(&self->dev);
+	close(efd);
+	munmap(mem, GUEST_MEM_SIZE);
+}
+
+TEST_F(mvgpu, one_vgpu_per_vm)
+{
+	char other[MDEV_UUID_LEN], p[MDEV_PATH_LEN];
+	struct vfio_dev second;
+	int vm2, kv2;
+
+	mvgpu_open(&self->dev, self->kv);
+	mdev_create(MVGPU, MVGPU_SMALL, other);
+	vfio_dev_file_open(&second, variant->path, mdev_path(p, other));
+
+	kvm_vfio_file_add(self->kv, second.file);
+	EXPECT_EQ(-EEXIST, __vfio_dev_open(&second));
+	kvm_vfio_file_del(self->kv, second.file);
+
+	/* On another VM it opens. */
+	vm2 = kvm_vm_create();
+	kv2 = kvm_vfio_create(vm2);
+	if (variant->path == VFIO_PATH_CDEV) {
+		vfio_dev_release(&second);
+		vfio_dev_file_open(&second, variant->path, mdev_path(p, other));
+	}
+	kvm_vfio_file_add(kv2, second.file);
+	EXPECT_EQ(0, __vfio_dev_open(&second));
+	EXPECT_EQ(STATUS_VM, reg_read(&second, REG_STATUS));
+
+	vfio_dev_release(&second);
+	close(kv2);
+	close(vm2);
+	mdev_remove(other);
+}
+
+/* What an admin does, with the host's mdevctl. */
+TEST(mdevctl_types_start_list_stop_define)
+{
+	char out[8192], cmd[256], uuid[MDEV_UUID_LEN], p[MDEV_PATH_LEN];
+
+	modprobe(MVGPU);
+	if (!host_root_present())
+		SKIP(return, "the host root is not mounted at /host");
+	ASSERT_EQ(0, host_run("mdevctl types", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "mvgpu-small"));
+	EXPECT_NE(NULL, strstr(out, "mvgpu-large"));
+	EXPECT_NE(NULL, strstr(out, "one per VM"));
+
+	/* A transient device: start, list, stop. */
+	mdev_create(MVGPU, MVGPU_SMALL, uuid);
+	mdev_remove(uuid);
+	snprintf(cmd, sizeof(cmd), "mdevctl start -u %s -p mvgpu -t %s", uuid,
+		 MVGPU_SMALL);
+	ASSERT_EQ(0, host_run(cmd, out, sizeof(out)));
+	EXPECT_EQ(0, access(mdev_path(p, uuid), F_OK));
+	ASSERT_EQ(0, host_run("mdevctl list", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, uuid));
+	snprintf(cmd, sizeof(cmd), "mdevctl stop -u %s", uuid);
+	ASSERT_EQ(0, host_run(cmd, out, sizeof(out)));
+	EXPECT_NE(0, access(mdev_path(p, uuid), F_OK));
+
+	/* A persistent one: define --auto writes a config start honours. */
+	snprintf(cmd, sizeof(cmd), "mdevctl define --auto -u %s -p mvgpu -t %s",
+		 uuid, MVGPU_SMALL);
+	ASSERT_EQ(0, host_run(cmd, out, sizeof(out)));
+	snprintf(cmd, sizeof(cmd), "cat /etc/mdevctl.d/mvgpu/%s", uuid);
+	ASSERT_EQ(0, host_run(cmd, out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "\"start\": \"auto\""));
+	snprintf(cmd, sizeof(cmd), "mdevctl start -u %s", uuid);
+	ASSERT_EQ(0, host_run(cmd, out, sizeof(out)));
+	EXPECT_EQ(0, access(mdev_path(p, uuid), F_OK));
+	snprintf(cmd, sizeof(cmd), "mdevctl stop -u %s && mdevctl undefine -u %s",
+		 uuid, uuid);
+	ASSERT_EQ(0, host_run(cmd, out, sizeof(out)));
+	EXPECT_NE(0, access(mdev_path(p, uuid), F_OK));
+}
+
+TEST_HARNESS_MAIN
