@@ -41,17 +41,12 @@ FIXTURE_VARIANT_ADD(kvm_ops, cdev) {
 	.path = VFIO_PATH_CDEV,
 };
 
-static void vm_name(int vm, char *buf, size_t size)
-{
-	snprintf(buf, size, "%d-%d", getpid(), vm);
-}
-
 FIXTURE_SETUP(kvm_ops)
 {
 	modprobe(VKT);
 	self->vm = kvm_vm_create();
 	self->kv = kvm_vfio_create(self->vm);
-	vm_name(self->vm, self->vm_name, sizeof(self->vm_name));
+	kvm_vm_name(self->vm, self->vm_name, sizeof(self->vm_name));
 	self->uuid[0] = '\0';
 	self->dev.file = -1;
 	self->dev.fd = -1;
@@ -131,14 +126,6 @@ static void vm_close_fds(int *vm, int *kv)
 	*vm = -1;
 }
 
-static bool vm_alive(const char *name)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%s", name);
-	return access(path, F_OK) == 0;
-}
-
 TEST_F(kvm_ops, no_kvm_ops_in_vm_never_pins)
 {
 	vkt_create(self->uuid, &self->dev, variant->path, "none");
@@ -149,7 +136,7 @@ TEST_F(kvm_ops, no_kvm_ops_in_vm_never_pins)
 	EXPECT_STREQ("none", vkt_str(self->uuid, "kvm_at_open"));
 	/* Nothing holds the VM but its own fds. */
 	vm_close_fds(&self->vm, &self->kv);
-	EXPECT_FALSE(vm_alive(self->vm_name));
+	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
 	dev_close(&self->dev, self->kv);
 	EXPECT_EQ(0, vkt_count(self->uuid, "puts"));
 }
@@ -198,12 +185,12 @@ TEST_F(kvm_ops, vm_closed_first_outlives_device)
 	vfio_dev_open(&self->dev);
 
 	vm_close_fds(&self->vm, &self->kv);
-	EXPECT_TRUE(vm_alive(self->vm_name));
+	EXPECT_TRUE(kvm_vm_alive(self->vm_name));
 	EXPECT_STREQ(self->vm_name, vkt_str(self->uuid, "pinned"));
 
 	/* The last close drops the last reference: the VM goes with it. */
 	dev_close(&self->dev, self->kv);
-	EXPECT_FALSE(vm_alive(self->vm_name));
+	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
 	EXPECT_EQ(1, vkt_count(self->uuid, "puts"));
 }
 
@@ -239,7 +226,7 @@ TEST_F(kvm_ops, readd_to_second_vm_keeps_the_first)
 
 	vm2 = kvm_vm_create();
 	kv2 = kvm_vfio_create(vm2);
-	vm_name(vm2, second_name, sizeof(second_name));
+	kvm_vm_name(vm2, second_name, sizeof(second_name));
 	kvm_vfio_file_del(self->kv, self->dev.file);
 	kvm_vfio_file_add(kv2, self->dev.file);
 	EXPECT_STREQ(self->vm_name, vkt_str(self->uuid, "pinned"));
@@ -278,7 +265,7 @@ TEST_F(kvm_ops, get_kvm_failure_fails_open_and_puts_nothing)
 	EXPECT_STREQ(self->vm_name, vkt_str(self->uuid, "pinned"));
 	dev_close(&self->dev, self->kv);
 	vm_close_fds(&self->vm, &self->kv);
-	EXPECT_FALSE(vm_alive(self->vm_name));
+	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
 }
 
 TEST_F(kvm_ops, open_failure_after_get_puts_exactly_once)
@@ -295,7 +282,7 @@ TEST_F(kvm_ops, open_failure_after_get_puts_exactly_once)
 	EXPECT_STREQ("none", vkt_str(self->uuid, "pinned"));
 
 	vm_close_fds(&self->vm, &self->kv);
-	EXPECT_FALSE(vm_alive(self->vm_name));
+	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
 }
 
 TEST_F(kvm_ops, required_without_vm_fails_with_einval_and_one_log_line)
@@ -351,9 +338,9 @@ TEST_F(kvm_ops, modules_stay_while_a_device_holds_the_vm)
 	EXPECT_EQ(-EWOULDBLOCK, delete_module("kvm_amd"));
 	EXPECT_EQ(-EWOULDBLOCK, delete_module("kvm"));
 	EXPECT_EQ(-EWOULDBLOCK, delete_module(VKT));
-	EXPECT_TRUE(vm_alive(self->vm_name));
+	EXPECT_TRUE(kvm_vm_alive(self->vm_name));
 	dev_close(&self->dev, self->kv);
-	EXPECT_FALSE(vm_alive(self->vm_name));
+	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
 }
 
 TEST_HARNESS_MAIN

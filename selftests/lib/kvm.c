@@ -143,12 +143,24 @@ __u32 kvm_vcpu_run(struct kvm_vcpu *vcpu)
 	return vcpu->run->exit_reason;
 }
 
+void kvm_vm_name(int vm_fd, char *buf, size_t size)
+{
+	/* virt/kvm/kvm_main.c names it "<pid>-<vm fd>". */
+	snprintf(buf, size, "%d-%d", getpid(), vm_fd);
+}
+
+bool kvm_vm_alive(const char *name)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%s", name);
+	return access(path, F_OK) == 0;
+}
+
 bool kvm_vm_debugfs_exists(int vm_fd)
 {
-	char path[64];
+	char name[32];
 
-	/* virt/kvm/kvm_main.c names it "<pid>-<vm fd>". */
-	snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d",
-		 getpid(), vm_fd);
-	return access(path, F_OK) == 0;
+	kvm_vm_name(vm_fd, name, sizeof(name));
+	return kvm_vm_alive(name);
 }

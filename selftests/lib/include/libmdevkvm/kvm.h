@@ -44,4 +44,11 @@ __u32 kvm_vcpu_run(struct kvm_vcpu *vcpu);
 /* Does the VM of this process's @vm_fd still have its debugfs directory? */
 bool kvm_vm_debugfs_exists(int vm_fd);
 
+/*
+ * The VM's name in /sys/kernel/debug/kvm ("<pid>-<vm fd>"), which outlives
+ * the fd: it tells whether the VM still exists after its fds are closed.
+ */
+void kvm_vm_name(int vm_fd, char *buf, size_t size);
+bool kvm_vm_alive(const char *name);
+
 #endif /* LIBMDEVKVM_KVM_H */

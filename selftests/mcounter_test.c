@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The control sample, mdev-samples/mcounter.c: a device without kvm_ops
+ * works in a group or file attached to a VM and never pins that VM.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "libmdevkvm/host.h"
+#include "libmdevkvm/kvm.h"
+#include "libmdevkvm/mdev.h"
+#include "libmdevkvm/sysfs.h"
+#include "libmdevkvm/vfio.h"
+
+#define MCOUNTER	"mcounter"
+#define MCOUNTER_1	"mcounter-1"
+
+FIXTURE(mcounter) {
+	int vm;
+	int kv;
+	char vm_name[32];
+	char uuid[MDEV_UUID_LEN];
+	struct vfio_dev dev;
+};
+
+FIXTURE_VARIANT(mcounter) {
+	enum vfio_path path;
+};
+
+FIXTURE_VARIANT_ADD(mcounter, group) {
+	.path = VFIO_PATH_GROUP,
+};
+
+FIXTURE_VARIANT_ADD(mcounter, cdev) {
+	.path = VFIO_PATH_CDEV,
+};
+
+FIXTURE_SETUP(mcounter)
+{
+	char p[MDEV_PATH_LEN];
+
+	modprobe(MCOUNTER);
+	self->vm = kvm_vm_create();
+	self->kv = kvm_vfio_create(self->vm);
+	kvm_vm_name(self->vm, self->vm_name, sizeof(self->vm_name));
+	mdev_create(MCOUNTER, MCOUNTER_1, self->uuid);
+	vfio_dev_file_open(&self->dev, variant->path,
+			   mdev_path(p, self->uuid));
+}
+
+FIXTURE_TEARDOWN(mcounter)
+{
+	vfio_dev_release(&self->dev);
+	if (self->kv >= 0)
+		close(self->kv);
+	if (self->vm >= 0)
+		close(self->vm);
+	mdev_remove(self->uuid);
+}
+
+TEST_F(mcounter, attached_to_a_vm_counts_and_never_pins_it)
+{
+	char buf[sizeof(struct vfio_irq_set) + sizeof(__s32)];
+	struct vfio_irq_set *set = (struct vfio_irq_set *)buf;
+	int efd = eventfd(0, EFD_NONBLOCK);
+	__u32 one = 1, count = 0;
+	__u64 n = 0;
+
+	ASSERT_GE(efd, 0);
+	kvm_vfio_file_add(self->kv, self->dev.file);
+	vfio_dev_open(&self->dev);
+
+	/* The VM's own fds were all that held it. */
+	close(self->kv);
+	close(self->vm);
+	self->kv = -1;
+	self->vm = -1;
+	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
+
+	*set = (struct vfio_irq_set){
+		.argsz = sizeof(buf),
+		.flags = VFIO_IRQ_SET_DATA_EVENTFD |
+			 VFIO_IRQ_SET_ACTION_TRIGGER,
+		.index = VFIO_PCI_MSI_IRQ_INDEX,
+		.count = 1,
+	};
+	memcpy(set->data, &efd, sizeof(__s32));
+	ASSERT_EQ(0, ioctl(self->dev.fd, VFIO_DEVICE_SET_IRQS, set));
+	EXPECT_EQ(4, __vfio_region_write(&self->dev, VFIO_PCI_BAR0_REGION_INDEX,
+					 4, &one, 4));
+	EXPECT_EQ(4, __vfio_region_read(&self->dev, VFIO_PCI_BAR0_REGION_INDEX,
+					0, &count, 4));
+	EXPECT_EQ(1, count);
+	EXPECT_EQ(sizeof(n), read(efd, &n, sizeof(n)));
+	EXPECT_EQ(1, n);
+	close(efd);
+}
+
+TEST(mdevctl_types_start_list_stop)
+{
+	char out[8192], cmd[256], uuid[MDEV_UUID_LEN], p[MDEV_PATH_LEN];
+
+	modprobe(MCOUNTER);
+	if (!host_root_present())
+		SKIP(return, "the host root is not mounted at /host");
+	ASSERT_EQ(0, host_run("mdevctl types", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, MCOUNTER_1));
+
+	mdev_create(MCOUNTER, MCOUNTER_1, uuid);
+	mdev_remove(uuid);
+	snprintf(cmd, sizeof(cmd), "mdevctl start -u %s -p %s -t %s", uuid,
+		 MCOUNTER, MCOUNTER_1);
+	ASSERT_EQ(0, host_run(cmd, out, sizeof(out)));
+	ASSERT_EQ(0, host_run("mdevctl list", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, uuid));
+	snprintf(cmd, sizeof(cmd), "mdevctl stop -u %s", uuid);
+	ASSERT_EQ(0, host_run(cmd, out, sizeof(out)));
+	EXPECT_NE(0, access(mdev_path(p, uuid), F_OK));
+}
+
+TEST_HARNESS_MAIN

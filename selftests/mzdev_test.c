@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The zdev-like sample, mdev-samples/mzdev.c, on the group and the cdev
+ * path: it works without a VM; with one it registers with the VM and
+ * writes its measurement block into guest memory through the pinned VM,
+ * until its last close, even after the VM's own fds are gone.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "libmdevkvm/assert.h"
+#include "libmdevkvm/host.h"
+#include "libmdevkvm/kvm.h"
+#include "libmdevkvm/mdev.h"
+#include "libmdevkvm/sysfs.h"
+#include "libmdevkvm/vfio.h"
+
+#define MZDEV		"mzdev"
+#define MZDEV_C4	"mzdev-c4"
+
+/* BAR0 registers, as in mdev-samples/mzdev.c */
+#define REG_ID		0x00
+#define REG_STATUS	0x04
+#define REG_DOORBELL	0x08
+#define REG_FMB_LO	0x10
+#define REG_FMB_HI	0x14
+#define REG_FMB_CTRL	0x18
+#define REG_COUNTERS	0x100
+#define STATUS_VM	0x1
+#define STATUS_FMB_ERROR 0x2
+
+#define MEM_SIZE	0x10000
+#define FMB_GPA		0x3000
+
+struct fmb {
+	__u32 format;
+	__u32 sequence;
+	__u64 counters[4];
+};
+
+static __u32 reg_read(struct vfio_dev *d, __u32 off)
+{
+	__u32 val = 0;
+
+	MK_ASSERT_EQ(__vfio_region_read(d, VFIO_PCI_BAR0_REGION_INDEX, off,
+					&val, 4), 4);
+	return val;
+}
+
+static void reg_write(struct vfio_dev *d, __u32 off, __u32 val)
+{
+	MK_ASSERT_EQ(__vfio_region_write(d, VFIO_PCI_BAR0_REGION_INDEX, off,
+					 &val, 4), 4);
+}
+
+static void fmb_program(struct vfio_dev *d, __u64 gpa)
+{
+	reg_write(d, REG_FMB_LO, (__u32)gpa);
+	reg_write(d, REG_FMB_HI, gpa >> 32);
+	reg_write(d, REG_FMB_CTRL, 1);
+}
+
+/* Is @uuid registered with the VM named @vm (or with any VM, if NULL)? */
+static bool registered(const char *vm, const char *uuid)
+{
+	char buf[4096], line[128];
+
+	if (__sysfs_read("/sys/kernel/debug/" MZDEV "/vms", buf, sizeof(buf)))
+		return false;
+	if (!vm)
+		return strstr(buf, uuid);
+	snprintf(line, sizeof(line), "%s %s", vm, uuid);
+	return strstr(buf, line);
+}
+
+FIXTURE(mzdev) {
+	int vm;
+	int kv;
+	char vm_name[32];
+	char uuid[MDEV_UUID_LEN];
+	struct vfio_dev dev;
+	unsigned char *mem;	/* guest memory, slot 0 at 0 */
+};
+
+FIXTURE_VARIANT(mzdev) {
+	enum vfio_path path;
+};
+
+FIXTURE_VARIANT_ADD(mzdev, group) {
+	.path = VFIO_PATH_GROUP,
+};
+
+FIXTURE_VARIANT_ADD(mzdev, cdev) {
+	.path = VFIO_PATH_CDEV,
+};
+
+FIXTURE_SETUP(mzdev)
+{
+	char p[MDEV_PATH_LEN];
+
+	modprobe(MZDEV);
+	self->vm = kvm_vm_create();
+	self->kv = kvm_vfio_create(self->vm);
+	kvm_vm_name(self->vm, self->vm_name, sizeof(self->vm_name));
+	self->mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->mem);
+	kvm_vm_set_memslot(self->vm, 0, 0, self->mem, MEM_SIZE);
+	mdev_create(MZDEV, MZDEV_C4, self->uuid);
+	vfio_dev_file_open(&self->dev, variant->path,
+			   mdev_path(p, self->uuid));
+}
+
+FIXTURE_TEARDOWN(mzdev)
+{
+	vfio_dev_release(&self->dev);
+	if (self->kv >= 0)
+		close(self->kv);
+	if (self->vm >= 0)
+		close(self->vm);
+	mdev_remove(self->uuid);
+	munmap(self->mem, MEM_SIZE);
+}
+
+static struct fmb *guest_fmb(unsigned char *mem)
+{
+	return (struct fmb *)(mem + FMB_GPA);
+}
+
+TEST_F(mzdev, works_without_vm_and_pins_nothing)
+{
+	vfio_dev_open(&self->dev);
+	EXPECT_EQ(0x4d5a4456, reg_read(&self->dev, REG_ID));
+	EXPECT_EQ(0, reg_read(&self->dev, REG_STATUS));
+	EXPECT_FALSE(registered(NULL, self->uuid));
+
+	fmb_program(&self->dev, FMB_GPA);
+	reg_write(&self->dev, REG_DOORBELL, 1);
+	reg_write(&self->dev, REG_DOORBELL, 1);
+	reg_write(&self->dev, REG_DOORBELL, 1);
+	/* Counter 0 counts doorbells, counter 1 every second one. */
+	EXPECT_EQ(3, reg_read(&self->dev, REG_COUNTERS));
+	EXPECT_EQ(1, reg_read(&self->dev, REG_COUNTERS + 8));
+	/* No VM, no guest memory written. */
+	EXPECT_EQ(0, guest_fmb(self->mem)->format);
+
+	/* And nothing holds the VM. */
+	close(self->kv);
+	close(self->vm);
+	self->kv = -1;
+	self->vm = -1;
+	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
+}
+
+TEST_F(mzdev, with_vm_registers_and_writes_the_fmb_to_guest_memory)
+{
+	kvm_vfio_file_add(self->kv, self->dev.file);
+	vfio_dev_open(&self->dev);
+	EXPECT_EQ(STATUS_VM, reg_read(&self->dev, REG_STATUS));
+	EXPECT_TRUE(registered(self->vm_name, self->uuid));
+
+	fmb_program(&self->dev, FMB_GPA);
+	reg_write(&self->dev, REG_DOORBELL, 1);
+	reg_write(&self->dev, REG_DOORBELL, 1);
+	EXPECT_EQ(1, guest_fmb(self->mem)->format);
+	EXPECT_EQ(2, guest_fmb(self->mem)->sequence);
+	EXPECT_EQ(2, guest_fmb(self->mem)->counters[0]);
+	EXPECT_EQ(1, guest_fmb(self->mem)->counters[1]);
+	EXPECT_EQ(0, reg_read(&self->dev, REG_STATUS) & STATUS_FMB_ERROR);
+}
+
+TEST_F(mzdev, vm_closed_first_fmb_written_until_the_device_closes)
+{
+	kvm_vfio_file_add(self->kv, self->dev.file);
+	vfio_dev_open(&self->dev);
+	fmb_program(&self->dev, FMB_GPA);
+
+	close(self->kv);
+	close(self->vm);
+	self->kv = -1;
+	self->vm = -1;
+	EXPECT_TRUE(kvm_vm_alive(self->vm_name));
+	reg_write(&self->dev, REG_DOORBELL, 1);
+	EXPECT_EQ(1, guest_fmb(self->mem)->sequence);
+	EXPECT_TRUE(registered(self->vm_name, self->uuid));
+
+	/* The last close unregisters and drops the last VM reference. */
+	vfio_dev_close(&self->dev);
+	EXPECT_FALSE(registered(NULL, self->uuid));
+	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
+}
+
+TEST_F(mzdev, file_del_keeps_registration_and_reopen_has_no_vm)
+{
+	char p[MDEV_PATH_LEN];
+
+	kvm_vfio_file_add(self->kv, self->dev.file);
+	vfio_dev_open(&self->dev);
+	kvm_vfio_file_del(self->kv, self->dev.file);
+	EXPECT_TRUE(registered(self->vm_name, self->uuid));
+	fmb_program(&self->dev, FMB_GPA);
+	reg_write(&self->dev, REG_DOORBELL, 1);
+	EXPECT_EQ(1, guest_fmb(self->mem)->sequence);
+	vfio_dev_close(&self->dev);
+
+	if (variant->path == VFIO_PATH_CDEV)
+		vfio_dev_file_open(&self->dev, variant->path,
+				   mdev_path(p, self->uuid));
+	vfio_dev_open(&self->dev);
+	EXPECT_EQ(0, reg_read(&self->dev, REG_STATUS));
+	EXPECT_FALSE(registered(NULL, self->uuid));
+	fmb_program(&self->dev, FMB_GPA);
+	reg_write(&self->dev, REG_DOORBELL, 1);
+	EXPECT_EQ(1, guest_fmb(self->mem)->sequence);	/* not written */
+}
+
+TEST_F(mzdev, bad_fmb_address_sets_error_and_writes_nothing)
+{
+	static const __u64 bad[] = {
+		FMB_GPA + 4,		/* misaligned */
+		FMB_GPA + 0xff8,	/* crosses a page */
+		0x200000,		/* outside guest memory */
+	};
+	unsigned char before[MEM_SIZE];
+	int i;
+
+	kvm_vfio_file_add(self->kv, self->dev.file);
+	vfio_dev_open(&self->dev);
+	memcpy(before, self->mem, MEM_SIZE);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		fmb_program(&self->dev, bad[i]);
+		reg_write(&self->dev, REG_DOORBELL, 1);
+		EXPECT_EQ(STATUS_VM | STATUS_FMB_ERROR,
+			  reg_read(&self->dev, REG_STATUS));
+	}
+	EXPECT_EQ(0, memcmp(before, self->mem, MEM_SIZE));
+
+	/* A good address clears the error. */
+	fmb_program(&self->dev, FMB_GPA);
+	reg_write(&self->dev, REG_DOORBELL, 1);
+	EXPECT_EQ(STATUS_VM, reg_read(&self->dev, REG_STATUS));
+	EXPECT_EQ(4, guest_fmb(self->mem)->sequence);
+}
+
+TEST(mdevctl_types_start_list_stop)
+{
+	char out[8192], cmd[256], uuid[MDEV_UUID_LEN], p[MDEV_PATH_LEN];
+
+	modprobe(MZDEV);
+	if (!host_root_present())
+		SKIP(return, "the host root is not mounted at /host");
+	ASSERT_EQ(0, host_run("mdevctl types", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "mzdev-c16"));
+	EXPECT_NE(NULL, strstr(out, "FMB in guest memory"));
+
+	mdev_create(MZDEV, MZDEV_C4, uuid);
+	mdev_remove(uuid);
+	snprintf(cmd, sizeof(cmd), "mdevctl start -u %s -p %s -t %s", uuid,
+		 MZDEV, MZDEV_C4);
+	ASSERT_EQ(0, host_run(cmd, out, sizeof(out)));
+	EXPECT_EQ(0, access(mdev_path(p, uuid), F_OK));
+	ASSERT_EQ(0, host_run("mdevctl list", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, uuid));
+	snprintf(cmd, sizeof(cmd), "mdevctl stop -u %s", uuid);
+	ASSERT_EQ(0, host_run(cmd, out, sizeof(out)));
+	EXPECT_NE(0, access(mdev_path(p, uuid), F_OK));
+}
+
+TEST_HARNESS_MAIN
