@@ -115,11 +115,14 @@ static LIST_HEAD(mvgpu_vms);
 static DEFINE_MUTEX(mvgpu_vms_lock);
 
 static struct mvgpu_type mvgpu_types[] = {
-	{ .type.sysfs_name = "small", .type.pretty_name = "vGPU, 4 MiB aperture",
+	{ .type.sysfs_name = "small",
+	  .type.pretty_name = "vGPU, 4 MiB aperture",
 	  .aperture_mb = 4, .gtt_entries = 64 },
-	{ .type.sysfs_name = "medium", .type.pretty_name = "vGPU, 8 MiB aperture",
+	{ .type.sysfs_name = "medium",
+	  .type.pretty_name = "vGPU, 8 MiB aperture",
 	  .aperture_mb = 8, .gtt_entries = 128 },
-	{ .type.sysfs_name = "large", .type.pretty_name = "vGPU, 16 MiB aperture",
+	{ .type.sysfs_name = "large",
+	  .type.pretty_name = "vGPU, 16 MiB aperture",
 	  .aperture_mb = 16, .gtt_entries = 256 },
 };
 
@@ -403,8 +406,10 @@ static u32 mvgpu_reg_read(struct mvgpu *mg, unsigned int off)
 {
 	lockdep_assert_held(&mg->lock);
 
-	if (off >= MVGPU_REG_GTT_SHADOW)
-		return ((u32 *)mg->gtt_shadow)[(off - MVGPU_REG_GTT_SHADOW) / 4];
+	if (off >= MVGPU_REG_GTT_SHADOW) {
+		off -= MVGPU_REG_GTT_SHADOW;
+		return ((u32 *)mg->gtt_shadow)[off / 4];
+	}
 
 	switch (off) {
 	case MVGPU_REG_ID:
@@ -444,7 +449,8 @@ static void mvgpu_reg_write(struct mvgpu *mg, unsigned int off, u32 val)
 		mg->irq_status &= ~val;
 		break;
 	case MVGPU_REG_IRQ_ENABLE:
-		mg->irq_enable = val & (MVGPU_IRQ_DOORBELL | MVGPU_IRQ_GTT_WRITE);
+		mg->irq_enable = val & (MVGPU_IRQ_DOORBELL |
+					MVGPU_IRQ_GTT_WRITE);
 		break;
 	case MVGPU_REG_GTT_BASE_LO:
 		mg->gtt_base = (mg->gtt_base & GENMASK_ULL(63, 32)) | val;

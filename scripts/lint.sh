@@ -10,7 +10,8 @@ set_kernel_paths
 # checkpatch runs scripts/spdxcheck.py with the python3 on PATH; it needs
 # Debian's python3-ply and python3-git, which only the system python has.
 export PATH=/usr/bin:$PATH
-CP=("$KSRC/scripts/checkpatch.pl" --strict --quiet --show-types)
+CP=("$KSRC/scripts/checkpatch.pl" --strict --max-line-length=80 --quiet
+    --show-types)
 [ -f /usr/share/codespell/dictionary.txt ] && CP+=(--codespell)
 bad=0
 

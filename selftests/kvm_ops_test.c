@@ -259,7 +259,7 @@ TEST_F(kvm_ops, get_kvm_failure_fails_open_and_puts_nothing)
 	EXPECT_EQ(0, vkt_count(self->uuid, "opens"));
 	EXPECT_EQ(0, sysfs_read_long(VKT_DEBUGFS "/pins"));
 
-	/* Nothing was left behind: the device still opens, the VM still dies. */
+	/* Nothing left behind: the device opens, the VM still dies. */
 	vkt_set(self->uuid, "fail_get_kvm", 0);
 	vfio_dev_open(&self->dev);
 	EXPECT_STREQ(self->vm_name, vkt_str(self->uuid, "pinned"));

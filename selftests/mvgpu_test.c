@@ -22,7 +22,7 @@
 
 #define MVGPU			"mvgpu"
 #define MVGPU_SMALL		"mvgpu-small"
-#define MVGPU_TYPES		"/sys/class/mdev_bus/" MVGPU "/mdev_supported_types"
+#define MVGPU_TYPES	"/sys/class/mdev_bus/mvgpu/mdev_supported_types"
 
 /* BAR0 registers, as in mdev-samples/mvgpu.c */
 #define REG_ID			0x00
@@ -46,21 +46,6 @@
 #define GUEST_MEM_SIZE		0x10000
 #define GUEST_CODE		0x1000
 #define GUEST_GTT		0x4000
-
-static __u32 reg_read(struct vfio_dev *d, __u32 off)
-{
-	__u32 val = 0;
-
-	MK_ASSERT_EQ(__vfio_region_read(d, VFIO_PCI_BAR0_REGION_INDEX, off,
-					&val, 4), 4);
-	return val;
-}
-
-static void reg_write(struct vfio_dev *d, __u32 off, __u32 val)
-{
-	MK_ASSERT_EQ(__vfio_region_write(d, VFIO_PCI_BAR0_REGION_INDEX, off,
-					 &val, 4), 4);
-}
 
 static void set_irq_eventfd(struct vfio_dev *d, __u32 index, int fd)
 {
@@ -204,14 +189,14 @@ TEST_F(mvgpu, config_space_and_registers)
 	EXPECT_EQ(0x40, vfio_config_read(&self->dev, 0x34, 1));
 	EXPECT_EQ(0x05, vfio_config_read(&self->dev, 0x40, 1));	/* MSI */
 
-	EXPECT_EQ(0x4d564750, reg_read(&self->dev, REG_ID));
-	EXPECT_EQ(STATUS_VM, reg_read(&self->dev, REG_STATUS));
-	reg_write(&self->dev, REG_DOORBELL, 1);
-	reg_write(&self->dev, REG_DOORBELL, 1);
-	EXPECT_EQ(2, reg_read(&self->dev, REG_DOORBELLS));
-	EXPECT_EQ(IRQ_DOORBELL, reg_read(&self->dev, REG_IRQ_STATUS));
-	reg_write(&self->dev, REG_IRQ_STATUS, IRQ_DOORBELL);
-	EXPECT_EQ(0, reg_read(&self->dev, REG_IRQ_STATUS));
+	EXPECT_EQ(0x4d564750, vfio_bar0_read(&self->dev, REG_ID));
+	EXPECT_EQ(STATUS_VM, vfio_bar0_read(&self->dev, REG_STATUS));
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
+	EXPECT_EQ(2, vfio_bar0_read(&self->dev, REG_DOORBELLS));
+	EXPECT_EQ(IRQ_DOORBELL, vfio_bar0_read(&self->dev, REG_IRQ_STATUS));
+	vfio_bar0_write(&self->dev, REG_IRQ_STATUS, IRQ_DOORBELL);
+	EXPECT_EQ(0, vfio_bar0_read(&self->dev, REG_IRQ_STATUS));
 
 	/* Registers are 32 bits: a 2-byte access is refused. */
 	EXPECT_EQ(-EINVAL, __vfio_region_read(&self->dev,
@@ -219,7 +204,7 @@ TEST_F(mvgpu, config_space_and_registers)
 					      &info, 2));
 	/* Reset: back to power-on state. */
 	ASSERT_EQ(0, ioctl(self->dev.fd, VFIO_DEVICE_RESET));
-	EXPECT_EQ(0, reg_read(&self->dev, REG_DOORBELLS));
+	EXPECT_EQ(0, vfio_bar0_read(&self->dev, REG_DOORBELLS));
 }
 
 TEST_F(mvgpu, aperture_through_region_and_mmap)
@@ -263,18 +248,18 @@ TEST_F(mvgpu, msi_and_intx_through_eventfd)
 
 	ASSERT_GE(efd, 0);
 	mvgpu_open(&self->dev, self->kv);
-	reg_write(&self->dev, REG_IRQ_ENABLE, IRQ_DOORBELL);
+	vfio_bar0_write(&self->dev, REG_IRQ_ENABLE, IRQ_DOORBELL);
 
 	set_irq_eventfd(&self->dev, VFIO_PCI_MSI_IRQ_INDEX, efd);
-	reg_write(&self->dev, REG_DOORBELL, 1);
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
 	EXPECT_EQ(1, eventfd_count(efd));
 	set_irq_eventfd(&self->dev, VFIO_PCI_MSI_IRQ_INDEX, -1);
 
 	/* INTx is automasked: a second doorbell waits for the unmask. */
 	set_irq_eventfd(&self->dev, VFIO_PCI_INTX_IRQ_INDEX, efd);
-	reg_write(&self->dev, REG_IRQ_STATUS, IRQ_DOORBELL);
-	reg_write(&self->dev, REG_DOORBELL, 1);
-	reg_write(&self->dev, REG_DOORBELL, 1);
+	vfio_bar0_write(&self->dev, REG_IRQ_STATUS, IRQ_DOORBELL);
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
 	EXPECT_EQ(1, eventfd_count(efd));
 	intx_unmask(&self->dev);
 	EXPECT_EQ(1, eventfd_count(efd));
@@ -303,37 +288,38 @@ TEST_F(mvgpu, gtt_read_from_guest_memory_and_guest_writes_counted)
 	kvm_vm_set_memslot(self->vm, 0, 0, mem, GUEST_MEM_SIZE);
 	mvgpu_open(&self->dev, self->kv);
 	set_irq_eventfd(&self->dev, VFIO_PCI_MSI_IRQ_INDEX, efd);
-	reg_write(&self->dev, REG_IRQ_ENABLE, IRQ_GTT_WRITE);
+	vfio_bar0_write(&self->dev, REG_IRQ_ENABLE, IRQ_GTT_WRITE);
 
 	/* The device reads the table the guest programmed. */
-	reg_write(&self->dev, REG_GTT_BASE_LO, GUEST_GTT);
-	reg_write(&self->dev, REG_GTT_BASE_HI, 0);
-	reg_write(&self->dev, REG_GTT_ENTRIES, 4);
-	reg_write(&self->dev, REG_GTT_CTRL, 1);
-	ASSERT_EQ(STATUS_VM | STATUS_GTT, reg_read(&self->dev, REG_STATUS));
-	EXPECT_EQ(0x00000002, reg_read(&self->dev, REG_GTT_SHADOW + 8));
-	EXPECT_EQ(0x20000000, reg_read(&self->dev, REG_GTT_SHADOW + 12));
-	EXPECT_EQ(0x40000000, reg_read(&self->dev, REG_GTT_SHADOW + 28));
+	vfio_bar0_write(&self->dev, REG_GTT_BASE_LO, GUEST_GTT);
+	vfio_bar0_write(&self->dev, REG_GTT_BASE_HI, 0);
+	vfio_bar0_write(&self->dev, REG_GTT_ENTRIES, 4);
+	vfio_bar0_write(&self->dev, REG_GTT_CTRL, 1);
+	ASSERT_EQ(STATUS_VM | STATUS_GTT,
+		  vfio_bar0_read(&self->dev, REG_STATUS));
+	EXPECT_EQ(0x00000002, vfio_bar0_read(&self->dev, REG_GTT_SHADOW + 8));
+	EXPECT_EQ(0x20000000, vfio_bar0_read(&self->dev, REG_GTT_SHADOW + 12));
+	EXPECT_EQ(0x40000000, vfio_bar0_read(&self->dev, REG_GTT_SHADOW + 28));
 
 	/* A vCPU writes a protected page: KVM tells the device. */
 	kvm_vcpu_create(self->vm, 0, GUEST_CODE, &vcpu);
 	ASSERT_EQ(KVM_EXIT_HLT, kvm_vcpu_run(&vcpu));
 	EXPECT_EQ(0xcafef00d, *(__u32 *)(mem + GUEST_GTT + 8));
-	EXPECT_EQ(1, reg_read(&self->dev, REG_GTT_WRITES));
-	EXPECT_EQ(0xcafef00d, reg_read(&self->dev, REG_GTT_SHADOW + 8));
-	EXPECT_TRUE(reg_read(&self->dev, REG_IRQ_STATUS) & IRQ_GTT_WRITE);
+	EXPECT_EQ(1, vfio_bar0_read(&self->dev, REG_GTT_WRITES));
+	EXPECT_EQ(0xcafef00d, vfio_bar0_read(&self->dev, REG_GTT_SHADOW + 8));
+	EXPECT_TRUE(vfio_bar0_read(&self->dev, REG_IRQ_STATUS) & IRQ_GTT_WRITE);
 	EXPECT_EQ(1, eventfd_count(efd));
 
 	/* Bad tables: too many entries, or outside guest memory. */
-	reg_write(&self->dev, REG_GTT_ENTRIES, 65);
-	reg_write(&self->dev, REG_GTT_CTRL, 1);
+	vfio_bar0_write(&self->dev, REG_GTT_ENTRIES, 65);
+	vfio_bar0_write(&self->dev, REG_GTT_CTRL, 1);
 	EXPECT_EQ(STATUS_VM | STATUS_GTT_ERROR,
-		  reg_read(&self->dev, REG_STATUS));
-	reg_write(&self->dev, REG_GTT_ENTRIES, 4);
-	reg_write(&self->dev, REG_GTT_BASE_LO, 0x200000);
-	reg_write(&self->dev, REG_GTT_CTRL, 1);
+		  vfio_bar0_read(&self->dev, REG_STATUS));
+	vfio_bar0_write(&self->dev, REG_GTT_ENTRIES, 4);
+	vfio_bar0_write(&self->dev, REG_GTT_BASE_LO, 0x200000);
+	vfio_bar0_write(&self->dev, REG_GTT_CTRL, 1);
 	EXPECT_EQ(STATUS_VM | STATUS_GTT_ERROR,
-		  reg_read(&self->dev, REG_STATUS));
+		  vfio_bar0_read(&self->dev, REG_STATUS));
 
 	kvm_vcpu_destroy(&vcpu);
 	vfio_dev_close(&self->dev);
@@ -364,7 +350,7 @@ TEST_F(mvgpu, one_vgpu_per_vm)
 	}
 	kvm_vfio_file_add(kv2, second.file);
 	EXPECT_EQ(0, __vfio_dev_open(&second));
-	EXPECT_EQ(STATUS_VM, reg_read(&second, REG_STATUS));
+	EXPECT_EQ(STATUS_VM, vfio_bar0_read(&second, REG_STATUS));
 
 	vfio_dev_release(&second);
 	close(kv2);
@@ -408,8 +394,8 @@ TEST(mdevctl_types_start_list_stop_define)
 	snprintf(cmd, sizeof(cmd), "mdevctl start -u %s", uuid);
 	ASSERT_EQ(0, host_run(cmd, out, sizeof(out)));
 	EXPECT_EQ(0, access(mdev_path(p, uuid), F_OK));
-	snprintf(cmd, sizeof(cmd), "mdevctl stop -u %s && mdevctl undefine -u %s",
-		 uuid, uuid);
+	snprintf(cmd, sizeof(cmd),
+		 "mdevctl stop -u %s && mdevctl undefine -u %s", uuid, uuid);
 	ASSERT_EQ(0, host_run(cmd, out, sizeof(out)));
 	EXPECT_NE(0, access(mdev_path(p, uuid), F_OK));
 }

@@ -41,26 +41,11 @@ struct fmb {
 	__u64 counters[4];
 };
 
-static __u32 reg_read(struct vfio_dev *d, __u32 off)
-{
-	__u32 val = 0;
-
-	MK_ASSERT_EQ(__vfio_region_read(d, VFIO_PCI_BAR0_REGION_INDEX, off,
-					&val, 4), 4);
-	return val;
-}
-
-static void reg_write(struct vfio_dev *d, __u32 off, __u32 val)
-{
-	MK_ASSERT_EQ(__vfio_region_write(d, VFIO_PCI_BAR0_REGION_INDEX, off,
-					 &val, 4), 4);
-}
-
 static void fmb_program(struct vfio_dev *d, __u64 gpa)
 {
-	reg_write(d, REG_FMB_LO, (__u32)gpa);
-	reg_write(d, REG_FMB_HI, gpa >> 32);
-	reg_write(d, REG_FMB_CTRL, 1);
+	vfio_bar0_write(d, REG_FMB_LO, (__u32)gpa);
+	vfio_bar0_write(d, REG_FMB_HI, gpa >> 32);
+	vfio_bar0_write(d, REG_FMB_CTRL, 1);
 }
 
 /* Is @uuid registered with the VM named @vm (or with any VM, if NULL)? */
@@ -133,17 +118,17 @@ static struct fmb *guest_fmb(unsigned char *mem)
 TEST_F(mzdev, works_without_vm_and_pins_nothing)
 {
 	vfio_dev_open(&self->dev);
-	EXPECT_EQ(0x4d5a4456, reg_read(&self->dev, REG_ID));
-	EXPECT_EQ(0, reg_read(&self->dev, REG_STATUS));
+	EXPECT_EQ(0x4d5a4456, vfio_bar0_read(&self->dev, REG_ID));
+	EXPECT_EQ(0, vfio_bar0_read(&self->dev, REG_STATUS));
 	EXPECT_FALSE(registered(NULL, self->uuid));
 
 	fmb_program(&self->dev, FMB_GPA);
-	reg_write(&self->dev, REG_DOORBELL, 1);
-	reg_write(&self->dev, REG_DOORBELL, 1);
-	reg_write(&self->dev, REG_DOORBELL, 1);
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
 	/* Counter 0 counts doorbells, counter 1 every second one. */
-	EXPECT_EQ(3, reg_read(&self->dev, REG_COUNTERS));
-	EXPECT_EQ(1, reg_read(&self->dev, REG_COUNTERS + 8));
+	EXPECT_EQ(3, vfio_bar0_read(&self->dev, REG_COUNTERS));
+	EXPECT_EQ(1, vfio_bar0_read(&self->dev, REG_COUNTERS + 8));
 	/* No VM, no guest memory written. */
 	EXPECT_EQ(0, guest_fmb(self->mem)->format);
 
@@ -159,17 +144,17 @@ TEST_F(mzdev, with_vm_registers_and_writes_the_fmb_to_guest_memory)
 {
 	kvm_vfio_file_add(self->kv, self->dev.file);
 	vfio_dev_open(&self->dev);
-	EXPECT_EQ(STATUS_VM, reg_read(&self->dev, REG_STATUS));
+	EXPECT_EQ(STATUS_VM, vfio_bar0_read(&self->dev, REG_STATUS));
 	EXPECT_TRUE(registered(self->vm_name, self->uuid));
 
 	fmb_program(&self->dev, FMB_GPA);
-	reg_write(&self->dev, REG_DOORBELL, 1);
-	reg_write(&self->dev, REG_DOORBELL, 1);
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
 	EXPECT_EQ(1, guest_fmb(self->mem)->format);
 	EXPECT_EQ(2, guest_fmb(self->mem)->sequence);
 	EXPECT_EQ(2, guest_fmb(self->mem)->counters[0]);
 	EXPECT_EQ(1, guest_fmb(self->mem)->counters[1]);
-	EXPECT_EQ(0, reg_read(&self->dev, REG_STATUS) & STATUS_FMB_ERROR);
+	EXPECT_EQ(0, vfio_bar0_read(&self->dev, REG_STATUS) & STATUS_FMB_ERROR);
 }
 
 TEST_F(mzdev, vm_closed_first_fmb_written_until_the_device_closes)
@@ -183,7 +168,7 @@ TEST_F(mzdev, vm_closed_first_fmb_written_until_the_device_closes)
 	self->kv = -1;
 	self->vm = -1;
 	EXPECT_TRUE(kvm_vm_alive(self->vm_name));
-	reg_write(&self->dev, REG_DOORBELL, 1);
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
 	EXPECT_EQ(1, guest_fmb(self->mem)->sequence);
 	EXPECT_TRUE(registered(self->vm_name, self->uuid));
 
@@ -202,7 +187,7 @@ TEST_F(mzdev, file_del_keeps_registration_and_reopen_has_no_vm)
 	kvm_vfio_file_del(self->kv, self->dev.file);
 	EXPECT_TRUE(registered(self->vm_name, self->uuid));
 	fmb_program(&self->dev, FMB_GPA);
-	reg_write(&self->dev, REG_DOORBELL, 1);
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
 	EXPECT_EQ(1, guest_fmb(self->mem)->sequence);
 	vfio_dev_close(&self->dev);
 
@@ -210,10 +195,10 @@ TEST_F(mzdev, file_del_keeps_registration_and_reopen_has_no_vm)
 		vfio_dev_file_open(&self->dev, variant->path,
 				   mdev_path(p, self->uuid));
 	vfio_dev_open(&self->dev);
-	EXPECT_EQ(0, reg_read(&self->dev, REG_STATUS));
+	EXPECT_EQ(0, vfio_bar0_read(&self->dev, REG_STATUS));
 	EXPECT_FALSE(registered(NULL, self->uuid));
 	fmb_program(&self->dev, FMB_GPA);
-	reg_write(&self->dev, REG_DOORBELL, 1);
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
 	EXPECT_EQ(1, guest_fmb(self->mem)->sequence);	/* not written */
 }
 
@@ -232,16 +217,16 @@ TEST_F(mzdev, bad_fmb_address_sets_error_and_writes_nothing)
 	memcpy(before, self->mem, MEM_SIZE);
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		fmb_program(&self->dev, bad[i]);
-		reg_write(&self->dev, REG_DOORBELL, 1);
+		vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
 		EXPECT_EQ(STATUS_VM | STATUS_FMB_ERROR,
-			  reg_read(&self->dev, REG_STATUS));
+			  vfio_bar0_read(&self->dev, REG_STATUS));
 	}
 	EXPECT_EQ(0, memcmp(before, self->mem, MEM_SIZE));
 
 	/* A good address clears the error. */
 	fmb_program(&self->dev, FMB_GPA);
-	reg_write(&self->dev, REG_DOORBELL, 1);
-	EXPECT_EQ(STATUS_VM, reg_read(&self->dev, REG_STATUS));
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
+	EXPECT_EQ(STATUS_VM, vfio_bar0_read(&self->dev, REG_STATUS));
 	EXPECT_EQ(4, guest_fmb(self->mem)->sequence);
 }
 

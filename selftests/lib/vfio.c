@@ -198,6 +198,21 @@ ssize_t __vfio_region_write(struct vfio_dev *d, __u32 index, __u64 off,
 	return n < 0 ? -errno : n;
 }
 
+__u32 vfio_bar0_read(struct vfio_dev *d, __u64 off)
+{
+	__u32 val = 0;
+
+	MK_ASSERT_EQ(__vfio_region_read(d, VFIO_PCI_BAR0_REGION_INDEX, off,
+					&val, 4), 4);
+	return val;
+}
+
+void vfio_bar0_write(struct vfio_dev *d, __u64 off, __u32 val)
+{
+	MK_ASSERT_EQ(__vfio_region_write(d, VFIO_PCI_BAR0_REGION_INDEX, off,
+					 &val, 4), 4);
+}
+
 __u32 vfio_config_read(struct vfio_dev *d, __u64 off, size_t len)
 {
 	__u32 val = 0;

@@ -60,5 +60,8 @@ ssize_t __vfio_region_read(struct vfio_dev *d, __u32 index, __u64 off,
 ssize_t __vfio_region_write(struct vfio_dev *d, __u32 index, __u64 off,
 			    const void *buf, size_t len);
 __u32 vfio_config_read(struct vfio_dev *d, __u64 off, size_t len);
+/* A 32-bit register of BAR0, asserting the access works. */
+__u32 vfio_bar0_read(struct vfio_dev *d, __u64 off);
+void vfio_bar0_write(struct vfio_dev *d, __u64 off, __u32 val);
 
 #endif /* LIBMDEVKVM_VFIO_H */
