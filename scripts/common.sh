@@ -12,8 +12,7 @@ CACHE=${MDEV_KVM_CACHE:-/var/cache/mdev-kvm}
 TARBALL=${LINUX_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 SRCPKG=linux-source-6.12
 
-# Kernel flavour: "debug" (make check), "bench" (no debug options),
-# "upstream" (bench config, no series applied).
+# Kernel flavour: "debug" (make check, selftests/config + config.debug).
 FLAVOR=${FLAVOR:-debug}
 JOBS=${JOBS:-$(nproc)}
 
@@ -75,9 +74,6 @@ set_kernel_paths() {
 	v=$(srcpkg_version | tr '~:' '__')
 	KSRC=$CACHE/src/linux-$v
 	KOBJ=$CACHE/obj/linux-$v-$FLAVOR
-	if [ "$FLAVOR" = upstream ]; then
-		KSRC=$CACHE/src/linux-$v-upstream
-	fi
 }
 
 # The series: core/ and kvm-bridge/ share one numbering (the number prefix

@@ -29,16 +29,6 @@ unpack_source() {
 	local tmp pkgver kver
 
 	[ -d "$KSRC/.git" ] && return 0
-	if [ "$FLAVOR" = upstream ]; then
-		# Same base commit, no series: a worktree of the main tree.
-		FLAVOR=debug set_kernel_paths
-		local main=$KSRC
-
-		set_kernel_paths
-		[ -d "$main/.git" ] || die "unpack the main tree first (make kernel)"
-		git -C "$main" worktree add --detach "$KSRC" base >/dev/null
-		return 0
-	fi
 	pkgver=$(srcpkg_version)
 	stage "unpacking $TARBALL ($SRCPKG $pkgver)"
 	tmp=$CACHE/src/.unpack.$$
@@ -76,7 +66,6 @@ tree_is_clean() {
 apply_series() {
 	local want head f n=0 changed mt
 
-	[ "$FLAVOR" = upstream ] && return 0
 	want=$(series_hash)
 	head=$(kgit rev-parse HEAD)
 	read_series_stamp
