@@ -119,18 +119,44 @@ static ssize_t mcounter_access(struct mcounter *mc, char __user *ubuf,
 	return count;
 }
 
+/*
+ * Registers are accessed 4, 2 or 1 bytes at a time, naturally aligned; a
+ * longer access is split, since a VMM reads config space in one go.
+ */
+static ssize_t mcounter_rw(struct mcounter *mc, char __user *buf,
+			   size_t count, loff_t pos, bool write)
+{
+	size_t done = 0, n;
+	ssize_t ret;
+
+	while (done < count) {
+		n = count - done;
+		if (n >= 4 && IS_ALIGNED(pos + done, 4))
+			n = 4;
+		else if (n >= 2 && IS_ALIGNED(pos + done, 2))
+			n = 2;
+		else
+			n = 1;
+		ret = mcounter_access(mc, buf + done, n, pos + done, write);
+		if (ret < 0)
+			return done ? done : ret;
+		done += n;
+	}
+	return done;
+}
+
 static ssize_t mcounter_read(struct vfio_device *vdev, char __user *buf,
 			     size_t count, loff_t *ppos)
 {
-	return mcounter_access(to_mcounter(vdev), buf, count, *ppos, false);
+	return mcounter_rw(to_mcounter(vdev), buf, count, *ppos, false);
 }
 
 static ssize_t mcounter_write(struct vfio_device *vdev,
 			      const char __user *buf, size_t count,
 			      loff_t *ppos)
 {
-	return mcounter_access(to_mcounter(vdev), (char __user *)buf, count,
-			       *ppos, true);
+	return mcounter_rw(to_mcounter(vdev), (char __user *)buf, count, *ppos,
+			   true);
 }
 
 static int mcounter_set_msi(struct mcounter *mc, struct vfio_irq_set *hdr,

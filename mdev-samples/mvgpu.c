@@ -652,17 +652,47 @@ static void mvgpu_close_device(struct vfio_device *vdev)
 	mutex_unlock(&mvgpu_vms_lock);
 }
 
+/*
+ * Registers are accessed 4, 2 or 1 bytes at a time, naturally aligned; a
+ * longer access is split, since a VMM reads config space in one go.
+ */
+static ssize_t mvgpu_rw(struct mvgpu *mg, char __user *buf,
+			size_t count, loff_t pos, bool write)
+{
+	size_t done = 0, n;
+	ssize_t ret;
+
+	/* The aperture is plain memory: any size, any alignment. */
+	if (pos >> MVGPU_OFFSET_SHIFT == VFIO_PCI_BAR2_REGION_INDEX)
+		return mvgpu_access(mg, buf, count, pos, write);
+
+	while (done < count) {
+		n = count - done;
+		if (n >= 4 && IS_ALIGNED(pos + done, 4))
+			n = 4;
+		else if (n >= 2 && IS_ALIGNED(pos + done, 2))
+			n = 2;
+		else
+			n = 1;
+		ret = mvgpu_access(mg, buf + done, n, pos + done, write);
+		if (ret < 0)
+			return done ? done : ret;
+		done += n;
+	}
+	return done;
+}
+
 static ssize_t mvgpu_read(struct vfio_device *vdev, char __user *buf,
 			  size_t count, loff_t *ppos)
 {
-	return mvgpu_access(to_mvgpu(vdev), buf, count, *ppos, false);
+	return mvgpu_rw(to_mvgpu(vdev), buf, count, *ppos, false);
 }
 
 static ssize_t mvgpu_write(struct vfio_device *vdev, const char __user *buf,
 			   size_t count, loff_t *ppos)
 {
-	return mvgpu_access(to_mvgpu(vdev), (char __user *)buf, count, *ppos,
-			    true);
+	return mvgpu_rw(to_mvgpu(vdev), (char __user *)buf, count, *ppos,
+			true);
 }
 
 static int mvgpu_mmap(struct vfio_device *vdev, struct vm_area_struct *vma)

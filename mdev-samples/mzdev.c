@@ -388,17 +388,43 @@ static void mzdev_close_device(struct vfio_device *vdev)
 	mutex_unlock(&mzdev_vms_lock);
 }
 
+/*
+ * Registers are accessed 4, 2 or 1 bytes at a time, naturally aligned; a
+ * longer access is split, since a VMM reads config space in one go.
+ */
+static ssize_t mzdev_rw(struct mzdev *mz, char __user *buf,
+			size_t count, loff_t pos, bool write)
+{
+	size_t done = 0, n;
+	ssize_t ret;
+
+	while (done < count) {
+		n = count - done;
+		if (n >= 4 && IS_ALIGNED(pos + done, 4))
+			n = 4;
+		else if (n >= 2 && IS_ALIGNED(pos + done, 2))
+			n = 2;
+		else
+			n = 1;
+		ret = mzdev_access(mz, buf + done, n, pos + done, write);
+		if (ret < 0)
+			return done ? done : ret;
+		done += n;
+	}
+	return done;
+}
+
 static ssize_t mzdev_read(struct vfio_device *vdev, char __user *buf,
 			  size_t count, loff_t *ppos)
 {
-	return mzdev_access(to_mzdev(vdev), buf, count, *ppos, false);
+	return mzdev_rw(to_mzdev(vdev), buf, count, *ppos, false);
 }
 
 static ssize_t mzdev_write(struct vfio_device *vdev, const char __user *buf,
 			   size_t count, loff_t *ppos)
 {
-	return mzdev_access(to_mzdev(vdev), (char __user *)buf, count, *ppos,
-			    true);
+	return mzdev_rw(to_mzdev(vdev), (char __user *)buf, count, *ppos,
+			true);
 }
 
 static int mzdev_set_msi(struct mzdev *mz, struct vfio_irq_set *hdr,

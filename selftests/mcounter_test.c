@@ -68,6 +68,7 @@ TEST_F(mcounter, attached_to_a_vm_counts_and_never_pins_it)
 	struct vfio_irq_set *set = (struct vfio_irq_set *)buf;
 	int efd = eventfd(0, EFD_NONBLOCK);
 	__u32 one = 1, count = 0;
+	__u8 cfg[64];
 	__u64 n = 0;
 
 	ASSERT_GE(efd, 0);
@@ -95,6 +96,11 @@ TEST_F(mcounter, attached_to_a_vm_counts_and_never_pins_it)
 	EXPECT_EQ(4, __vfio_region_read(&self->dev, VFIO_PCI_BAR0_REGION_INDEX,
 					0, &count, 4));
 	EXPECT_EQ(1, count);
+	/* Config space in one read, as QEMU does. */
+	EXPECT_EQ(64, __vfio_region_read(&self->dev,
+					 VFIO_PCI_CONFIG_REGION_INDEX, 0, cfg,
+					 sizeof(cfg)));
+	EXPECT_EQ(0x10f21b36, *(__u32 *)cfg);
 	EXPECT_EQ(sizeof(n), read(efd, &n, sizeof(n)));
 	EXPECT_EQ(1, n);
 	close(efd);

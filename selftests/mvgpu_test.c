@@ -179,6 +179,7 @@ TEST_F(mvgpu, open_without_vm_fails_with_einval_and_a_log_line)
 TEST_F(mvgpu, config_space_and_registers)
 {
 	struct vfio_device_info info = { .argsz = sizeof(info) };
+	__u8 cfg[256];
 
 	mvgpu_open(&self->dev, self->kv);
 	ASSERT_EQ(0, ioctl(self->dev.fd, VFIO_DEVICE_GET_INFO, &info));
@@ -188,6 +189,12 @@ TEST_F(mvgpu, config_space_and_registers)
 	EXPECT_EQ(0x038000, vfio_config_read(&self->dev, 0x8, 4) >> 8);
 	EXPECT_EQ(0x40, vfio_config_read(&self->dev, 0x34, 1));
 	EXPECT_EQ(0x05, vfio_config_read(&self->dev, 0x40, 1));	/* MSI */
+	/* In one read, as QEMU does. */
+	ASSERT_EQ(256, __vfio_region_read(&self->dev,
+					  VFIO_PCI_CONFIG_REGION_INDEX, 0,
+					  cfg, sizeof(cfg)));
+	EXPECT_EQ(0x10f01b36, *(__u32 *)cfg);
+	EXPECT_EQ(0x05, cfg[0x40]);
 
 	EXPECT_EQ(0x4d564750, vfio_bar0_read(&self->dev, REG_ID));
 	EXPECT_EQ(STATUS_VM, vfio_bar0_read(&self->dev, REG_STATUS));

@@ -117,7 +117,14 @@ static struct fmb *guest_fmb(unsigned char *mem)
 
 TEST_F(mzdev, works_without_vm_and_pins_nothing)
 {
+	__u8 cfg[256];
+
 	vfio_dev_open(&self->dev);
+	/* Config space in one read, as QEMU does. */
+	ASSERT_EQ(256, __vfio_region_read(&self->dev,
+					  VFIO_PCI_CONFIG_REGION_INDEX, 0,
+					  cfg, sizeof(cfg)));
+	EXPECT_EQ(0x10f11b36, *(__u32 *)cfg);
 	EXPECT_EQ(0x4d5a4456, vfio_bar0_read(&self->dev, REG_ID));
 	EXPECT_EQ(0, vfio_bar0_read(&self->dev, REG_STATUS));
 	EXPECT_FALSE(registered(NULL, self->uuid));
