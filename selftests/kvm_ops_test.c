@@ -69,11 +69,10 @@ FIXTURE_TEARDOWN(kvm_ops)
 static void vkt_create(char uuid[MDEV_UUID_LEN], struct vfio_dev *dev,
 		       enum vfio_path path, const char *type)
 {
-	char t[64], p[MDEV_PATH_LEN];
+	char t[64];
 
 	snprintf(t, sizeof(t), VKT "-%s", type);
-	mdev_create(VKT, t, uuid);
-	vfio_dev_file_open(dev, path, mdev_path(p, uuid));
+	vfio_mdev_file_open(dev, path, VKT, t, uuid);
 }
 
 static long vkt_count(const char *uuid, const char *what)

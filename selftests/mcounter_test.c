@@ -41,15 +41,12 @@ FIXTURE_VARIANT_ADD(mcounter, cdev) {
 
 FIXTURE_SETUP(mcounter)
 {
-	char p[MDEV_PATH_LEN];
-
 	modprobe(MCOUNTER);
 	self->vm = kvm_vm_create();
 	self->kv = kvm_vfio_create(self->vm);
 	kvm_vm_name(self->vm, self->vm_name, sizeof(self->vm_name));
-	mdev_create(MCOUNTER, MCOUNTER_1, self->uuid);
-	vfio_dev_file_open(&self->dev, variant->path,
-			   mdev_path(p, self->uuid));
+	vfio_mdev_file_open(&self->dev, variant->path, MCOUNTER, MCOUNTER_1,
+			    self->uuid);
 }
 
 FIXTURE_TEARDOWN(mcounter)

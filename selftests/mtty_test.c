@@ -40,13 +40,10 @@ FIXTURE_VARIANT_ADD(mtty, cdev) {
 
 FIXTURE_SETUP(mtty)
 {
-	char path[MDEV_PATH_LEN];
-
 	self->vm = kvm_vm_create();
 	self->kvm_vfio = kvm_vfio_create(self->vm);
-	mdev_create(MTTY_PARENT, "mtty-1", self->uuid);
-	vfio_dev_file_open(&self->dev, variant->path,
-			   mdev_path(path, self->uuid));
+	vfio_mdev_file_open(&self->dev, variant->path, MTTY_PARENT, "mtty-1",
+			    self->uuid);
 }
 
 FIXTURE_TEARDOWN(mtty)

@@ -103,14 +103,11 @@ FIXTURE_VARIANT_ADD(mvgpu, cdev) {
 
 FIXTURE_SETUP(mvgpu)
 {
-	char p[MDEV_PATH_LEN];
-
 	modprobe(MVGPU);
 	self->vm = kvm_vm_create();
 	self->kv = kvm_vfio_create(self->vm);
-	mdev_create(MVGPU, MVGPU_SMALL, self->uuid);
-	vfio_dev_file_open(&self->dev, variant->path,
-			   mdev_path(p, self->uuid));
+	vfio_mdev_file_open(&self->dev, variant->path, MVGPU, MVGPU_SMALL,
+			    self->uuid);
 }
 
 FIXTURE_TEARDOWN(mvgpu)
@@ -341,8 +338,7 @@ TEST_F(mvgpu, one_vgpu_per_vm)
 	int vm2, kv2;
 
 	mvgpu_open(&self->dev, self->kv);
-	mdev_create(MVGPU, MVGPU_SMALL, other);
-	vfio_dev_file_open(&second, variant->path, mdev_path(p, other));
+	vfio_mdev_file_open(&second, variant->path, MVGPU, MVGPU_SMALL, other);
 
 	kvm_vfio_file_add(self->kv, second.file);
 	EXPECT_EQ(-EEXIST, __vfio_dev_open(&second));

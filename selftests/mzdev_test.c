@@ -84,8 +84,6 @@ FIXTURE_VARIANT_ADD(mzdev, cdev) {
 
 FIXTURE_SETUP(mzdev)
 {
-	char p[MDEV_PATH_LEN];
-
 	modprobe(MZDEV);
 	self->vm = kvm_vm_create();
 	self->kv = kvm_vfio_create(self->vm);
@@ -94,9 +92,8 @@ FIXTURE_SETUP(mzdev)
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->mem);
 	kvm_vm_set_memslot(self->vm, 0, 0, self->mem, MEM_SIZE);
-	mdev_create(MZDEV, MZDEV_C4, self->uuid);
-	vfio_dev_file_open(&self->dev, variant->path,
-			   mdev_path(p, self->uuid));
+	vfio_mdev_file_open(&self->dev, variant->path, MZDEV, MZDEV_C4,
+			    self->uuid);
 }
 
 FIXTURE_TEARDOWN(mzdev)

@@ -78,6 +78,16 @@ void vfio_dev_file_open(struct vfio_dev *d, enum vfio_path path,
 	MK_ASSERT_OK(__vfio_dev_file_open(d, path, sysfs_dev));
 }
 
+void vfio_mdev_file_open(struct vfio_dev *d, enum vfio_path path,
+			 const char *parent, const char *type,
+			 char uuid[MDEV_UUID_LEN])
+{
+	char p[MDEV_PATH_LEN];
+
+	mdev_create(parent, type, uuid);
+	vfio_dev_file_open(d, path, mdev_path(p, uuid));
+}
+
 static int vfio_group_dev_open(struct vfio_dev *d)
 {
 	int fd;

@@ -20,6 +20,8 @@
 #include <sys/types.h>
 #include <linux/vfio.h>
 
+#include "mdev.h"
+
 enum vfio_path {
 	VFIO_PATH_GROUP,
 	VFIO_PATH_CDEV,
@@ -42,6 +44,14 @@ int __vfio_dev_file_open(struct vfio_dev *d, enum vfio_path path,
 			 const char *sysfs_dev);
 void vfio_dev_file_open(struct vfio_dev *d, enum vfio_path path,
 			const char *sysfs_dev);
+
+/*
+ * Creates an mdev of @type under @parent (its UUID in @uuid) and opens its
+ * group or cdev file: what every mdev test's setup does.
+ */
+void vfio_mdev_file_open(struct vfio_dev *d, enum vfio_path path,
+			 const char *parent, const char *type,
+			 char uuid[MDEV_UUID_LEN]);
 
 /* First (or, on the group path, another) open of the device. */
 int __vfio_dev_open(struct vfio_dev *d);
