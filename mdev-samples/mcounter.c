@@ -166,15 +166,22 @@ static int mcounter_set_msi(struct mcounter *mc, struct vfio_irq_set *hdr,
 	s32 fd;
 
 	if ((hdr->flags & VFIO_IRQ_SET_ACTION_TYPE_MASK) !=
-	    VFIO_IRQ_SET_ACTION_TRIGGER ||
-	    !(hdr->flags & VFIO_IRQ_SET_DATA_EVENTFD))
+	    VFIO_IRQ_SET_ACTION_TRIGGER)
 		return -EINVAL;
-	if (copy_from_user(&fd, data, sizeof(fd)))
-		return -EFAULT;
-	if (fd >= 0) {
-		trigger = eventfd_ctx_fdget(fd);
-		if (IS_ERR(trigger))
-			return PTR_ERR(trigger);
+	if (hdr->flags & VFIO_IRQ_SET_DATA_EVENTFD) {
+		/* No eventfd to read unless the caller passed one (count). */
+		if (!hdr->count)
+			return 0;
+		if (copy_from_user(&fd, data, sizeof(fd)))
+			return -EFAULT;
+		if (fd >= 0) {
+			trigger = eventfd_ctx_fdget(fd);
+			if (IS_ERR(trigger))
+				return PTR_ERR(trigger);
+		}
+	} else if (hdr->count) {
+		/* DATA_NONE with count 0 disables; nothing else is ours. */
+		return -EINVAL;
 	}
 
 	guard(mutex)(&mc->lock);

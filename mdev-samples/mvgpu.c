@@ -209,6 +209,9 @@ static int mvgpu_set_irqs(struct mvgpu *mg, struct vfio_irq_set *hdr,
 	}
 	if (type != VFIO_IRQ_SET_DATA_EVENTFD)
 		return -EINVAL;
+	/* No eventfd to read unless the caller passed one (count). */
+	if (!hdr->count)
+		return 0;
 	if (copy_from_user(&fd, data, sizeof(fd)))
 		return -EFAULT;
 	if (fd < 0) {

@@ -437,6 +437,9 @@ static int mzdev_set_msi(struct mzdev *mz, struct vfio_irq_set *hdr,
 	    VFIO_IRQ_SET_ACTION_TRIGGER)
 		return -EINVAL;
 	if (hdr->flags & VFIO_IRQ_SET_DATA_EVENTFD) {
+		/* No eventfd to read unless the caller passed one (count). */
+		if (!hdr->count)
+			return 0;
 		if (copy_from_user(&fd, data, sizeof(fd)))
 			return -EFAULT;
 		if (fd >= 0) {
