@@ -12,12 +12,12 @@ TOP := $(CURDIR)
 # samples against another configured and built kernel tree.
 KDIR ?= $(TOP)/build/obj-debug
 
-export T SELFCHECK TIMEOUT CI FORCE
+export T SELFCHECK TIMEOUT CI FORCE STRESS
 # One clock for every stage's "[elapsed]" prefix.
 export MDEV_KVM_T0 := $(shell date +%s)
 
-.PHONY: all deps kernel patches samples selftests check run lint \
-	compile-test series-build clean distclean help
+.PHONY: all deps kernel patches samples selftests check stress run lint \
+	compile-test series-build docs clean distclean help
 
 all: check
 
@@ -50,6 +50,11 @@ selftests: kernel
 check: samples selftests
 	@selftests/vmtest.sh check
 
+## stress      make check with a longer soak: STRESS=<s> seconds per race
+##             scenario (default 30; make check runs 1.5 s)
+stress: samples selftests
+	@STRESS=$${STRESS:-30} TIMEOUT=$${TIMEOUT:-7200} selftests/vmtest.sh check
+
 ## run         boot the test kernel with the samples loaded, to a shell
 run: samples selftests
 	@selftests/vmtest.sh run
@@ -57,6 +62,11 @@ run: samples selftests
 ## lint        checkpatch --strict over the series, samples and tests
 lint: kernel
 	@scripts/lint.sh
+
+## docs        build docs/ with Sphinx into build/docs/html (warnings are
+##             errors; the API reference comes from the patched kernel tree)
+docs: kernel
+	@scripts/docs.sh
 
 ## compile-test  build the in-tree users: kvmgt (x86), vfio_ap and zdev
 ##             (s390, cross compiler), warnings as errors

@@ -50,8 +50,16 @@ for f in $(git -C "$KSRC" diff --name-only base HEAD -- '*.c' '*.h'); do
 done
 
 stage "checkpatch --strict: samples and selftests"
+# The kselftest harness declares tests and variants at file scope, so a
+# macro that adds variants can be neither a do-while nor an expression:
+# the selftests (only) may have such macros.
+HARNESS_MACROS=MULTISTATEMENT_MACRO_USE_DO_WHILE,COMPLEX_MACRO,MACRO_ARG_REUSE
 while read -r f; do
-	check "${f#"$TOP"/}" --no-tree --file "$f" || bad=1
+	case $f in
+	"$TOP"/selftests/*) extra=(--ignore "$HARNESS_MACROS") ;;
+	*) extra=() ;;
+	esac
+	check "${f#"$TOP"/}" --no-tree "${extra[@]}" --file "$f" || bad=1
 done < <(cd "$TOP" && find "$TOP/mdev-samples" "$TOP/selftests" \
 	-name '*.[ch]' -not -name '*.mod.c' | sort)
 

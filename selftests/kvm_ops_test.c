@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -17,9 +16,7 @@
 #include "libmdevkvm/mdev.h"
 #include "libmdevkvm/sysfs.h"
 #include "libmdevkvm/vfio.h"
-
-#define VKT		"vfio_kvm_test"
-#define VKT_DEBUGFS	"/sys/kernel/debug/" VKT
+#include "libmdevkvm/vkt.h"
 
 FIXTURE(kvm_ops) {
 	int vm;			/* -1 once closed */
@@ -75,47 +72,6 @@ static void vkt_create(char uuid[MDEV_UUID_LEN], struct vfio_dev *dev,
 	vfio_mdev_file_open(dev, path, VKT, t, uuid);
 }
 
-static long vkt_count(const char *uuid, const char *what)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), VKT_DEBUGFS "/%s/%s", uuid, what);
-	return sysfs_read_long(path);
-}
-
-static const char *vkt_str(const char *uuid, const char *what)
-{
-	static char buf[128];
-	char path[128];
-
-	snprintf(path, sizeof(path), VKT_DEBUGFS "/%s/%s", uuid, what);
-	if (__sysfs_read(path, buf, sizeof(buf)))
-		return "(unreadable)";
-	return buf;
-}
-
-static void vkt_set(const char *uuid, const char *what, int val)
-{
-	char path[128], v[16];
-
-	snprintf(path, sizeof(path), VKT_DEBUGFS "/%s/%s", uuid, what);
-	snprintf(v, sizeof(v), "%d", val);
-	sysfs_write(path, v);
-}
-
-/*
- * Closes the device. On the cdev path the device fd is also the file that
- * was added to the VM, and the kvm-vfio device holds a reference of its
- * own to it: the last close comes when the file leaves the VM as well, so
- * take it out first, as a VMM does when it unplugs the device.
- */
-static void dev_close(struct vfio_dev *dev, int kv)
-{
-	if (dev->path == VFIO_PATH_CDEV && kv >= 0)
-		__kvm_vfio_file_del(kv, dev->file);
-	vfio_dev_close(dev);
-}
-
 /* Closes the VM's own fds; only a pin can keep it alive after this. */
 static void vm_close_fds(int *vm, int *kv)
 {
@@ -136,7 +92,7 @@ TEST_F(kvm_ops, no_kvm_ops_in_vm_never_pins)
 	/* Nothing holds the VM but its own fds. */
 	vm_close_fds(&self->vm, &self->kv);
 	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
-	dev_close(&self->dev, self->kv);
+	vfio_dev_unplug(&self->dev, self->kv);
 	EXPECT_EQ(0, vkt_count(self->uuid, "puts"));
 }
 
@@ -171,7 +127,7 @@ TEST_F(kvm_ops, required_pins_from_first_open_to_last_close)
 	EXPECT_EQ(0, vkt_count(self->uuid, "puts"));
 	EXPECT_STREQ(self->vm_name, vkt_str(self->uuid, "pinned"));
 
-	dev_close(&self->dev, self->kv);
+	vfio_dev_unplug(&self->dev, self->kv);
 	EXPECT_EQ(1, vkt_count(self->uuid, "puts"));
 	EXPECT_STREQ("none", vkt_str(self->uuid, "pinned"));
 	EXPECT_EQ(0, sysfs_read_long(VKT_DEBUGFS "/pins"));
@@ -188,7 +144,7 @@ TEST_F(kvm_ops, vm_closed_first_outlives_device)
 	EXPECT_STREQ(self->vm_name, vkt_str(self->uuid, "pinned"));
 
 	/* The last close drops the last reference: the VM goes with it. */
-	dev_close(&self->dev, self->kv);
+	vfio_dev_unplug(&self->dev, self->kv);
 	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
 	EXPECT_EQ(1, vkt_count(self->uuid, "puts"));
 }
@@ -201,7 +157,7 @@ TEST_F(kvm_ops, file_del_while_open_keeps_the_pin)
 	kvm_vfio_file_del(self->kv, self->dev.file);
 	EXPECT_STREQ(self->vm_name, vkt_str(self->uuid, "pinned"));
 
-	dev_close(&self->dev, self->kv);
+	vfio_dev_unplug(&self->dev, self->kv);
 	EXPECT_STREQ("none", vkt_str(self->uuid, "pinned"));
 	if (variant->path == VFIO_PATH_CDEV) {
 		char p[MDEV_PATH_LEN];
@@ -231,7 +187,7 @@ TEST_F(kvm_ops, readd_to_second_vm_keeps_the_first)
 	EXPECT_STREQ(self->vm_name, vkt_str(self->uuid, "pinned"));
 
 	/* The next first open pins the VM the file is linked to now. */
-	dev_close(&self->dev, kv2);
+	vfio_dev_unplug(&self->dev, kv2);
 	if (variant->path == VFIO_PATH_CDEV) {
 		vfio_dev_file_open(&self->dev, variant->path,
 				   mdev_path(p, self->uuid));
@@ -240,7 +196,7 @@ TEST_F(kvm_ops, readd_to_second_vm_keeps_the_first)
 	vfio_dev_open(&self->dev);
 	EXPECT_STREQ(second_name, vkt_str(self->uuid, "pinned"));
 	EXPECT_STREQ(second_name, vkt_str(self->uuid, "kvm_at_open"));
-	dev_close(&self->dev, kv2);
+	vfio_dev_unplug(&self->dev, kv2);
 	EXPECT_EQ(2, vkt_count(self->uuid, "puts"));
 	close(kv2);
 	close(vm2);
@@ -262,7 +218,7 @@ TEST_F(kvm_ops, get_kvm_failure_fails_open_and_puts_nothing)
 	vkt_set(self->uuid, "fail_get_kvm", 0);
 	vfio_dev_open(&self->dev);
 	EXPECT_STREQ(self->vm_name, vkt_str(self->uuid, "pinned"));
-	dev_close(&self->dev, self->kv);
+	vfio_dev_unplug(&self->dev, self->kv);
 	vm_close_fds(&self->vm, &self->kv);
 	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
 }
@@ -307,7 +263,7 @@ TEST_F(kvm_ops, optional_without_vm_opens_unpinned)
 	EXPECT_EQ(0, vkt_count(self->uuid, "gets"));
 	EXPECT_EQ(1, vkt_count(self->uuid, "opens"));
 	EXPECT_STREQ("none", vkt_str(self->uuid, "kvm_at_open"));
-	dev_close(&self->dev, self->kv);
+	vfio_dev_unplug(&self->dev, self->kv);
 	EXPECT_EQ(0, vkt_count(self->uuid, "puts"));
 }
 
@@ -317,13 +273,8 @@ TEST_F(kvm_ops, optional_with_vm_pins)
 	kvm_vfio_file_add(self->kv, self->dev.file);
 	vfio_dev_open(&self->dev);
 	EXPECT_STREQ(self->vm_name, vkt_str(self->uuid, "kvm_at_open"));
-	dev_close(&self->dev, self->kv);
+	vfio_dev_unplug(&self->dev, self->kv);
 	EXPECT_EQ(1, vkt_count(self->uuid, "puts"));
-}
-
-static int delete_module(const char *name)
-{
-	return syscall(__NR_delete_module, name, O_NONBLOCK) ? -errno : 0;
 }
 
 TEST_F(kvm_ops, modules_stay_while_a_device_holds_the_vm)
@@ -334,11 +285,11 @@ TEST_F(kvm_ops, modules_stay_while_a_device_holds_the_vm)
 	/* Only the device's pin holds the VM now, and with it kvm_amd. */
 	vm_close_fds(&self->vm, &self->kv);
 
-	EXPECT_EQ(-EWOULDBLOCK, delete_module("kvm_amd"));
-	EXPECT_EQ(-EWOULDBLOCK, delete_module("kvm"));
-	EXPECT_EQ(-EWOULDBLOCK, delete_module(VKT));
+	EXPECT_EQ(-EWOULDBLOCK, __rmmod("kvm_amd"));
+	EXPECT_EQ(-EWOULDBLOCK, __rmmod("kvm"));
+	EXPECT_EQ(-EWOULDBLOCK, __rmmod(VKT));
 	EXPECT_TRUE(kvm_vm_alive(self->vm_name));
-	dev_close(&self->dev, self->kv);
+	vfio_dev_unplug(&self->dev, self->kv);
 	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
 }
 

@@ -2,8 +2,10 @@
 /*
  * KVM helpers for the mdev-kvm selftests. See libmdevkvm/kvm.h.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -163,4 +165,21 @@ bool kvm_vm_debugfs_exists(int vm_fd)
 
 	kvm_vm_name(vm_fd, name, sizeof(name));
 	return kvm_vm_alive(name);
+}
+
+int kvm_vms_alive(const char *prefix)
+{
+	struct dirent *e;
+	int n = 0;
+	DIR *dir;
+
+	dir = opendir("/sys/kernel/debug/kvm");
+	MK_ASSERT_TRUE(dir, "KVM debugfs");
+	while ((e = readdir(dir)))
+		/* VM directories are "<pid>-<fd>"; the rest are statistics. */
+		if (strchr(e->d_name, '-') &&
+		    (!prefix || !strncmp(e->d_name, prefix, strlen(prefix))))
+			n++;
+	closedir(dir);
+	return n;
 }

@@ -2,6 +2,7 @@
 /*
  * mdev helpers for the mdev-kvm selftests. See libmdevkvm/mdev.h.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@ int __mdev_create_str(const char *parent, const char *type, const char *str)
 	return __sysfs_write(path, str);
 }
 
-static void mdev_uuid_random(char uuid[MDEV_UUID_LEN])
+void mdev_uuid_random(char uuid[MDEV_UUID_LEN])
 {
 	unsigned char b[16];
 
@@ -78,4 +79,23 @@ int mdev_available(const char *parent, const char *type)
 		 parent, type);
 	ret = __sysfs_read_long(path, &val);
 	return ret ? ret : (int)val;
+}
+
+int mdev_count(const char *parent, const char *type)
+{
+	char path[256];
+	struct dirent *e;
+	int n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path),
+		 "/sys/class/mdev_bus/%s/mdev_supported_types/%s/devices",
+		 parent, type);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir)))
+		n += e->d_name[0] != '.';
+	closedir(dir);
+	return n;
 }

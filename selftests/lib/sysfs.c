@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/klog.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "libmdevkvm/assert.h"
@@ -90,6 +91,11 @@ void modprobe(const char *name)
 {
 	errno = 0;
 	MK_ASSERT_OK(__modprobe(name));
+}
+
+int __rmmod(const char *name)
+{
+	return syscall(__NR_delete_module, name, O_NONBLOCK) ? -errno : 0;
 }
 
 int dmesg_count(const char *needle)

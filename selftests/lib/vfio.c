@@ -14,6 +14,7 @@
 #include <linux/iommufd.h>
 
 #include "libmdevkvm/assert.h"
+#include "libmdevkvm/kvm.h"
 #include "libmdevkvm/vfio.h"
 
 const char *vfio_path_name(enum vfio_path path)
@@ -21,9 +22,10 @@ const char *vfio_path_name(enum vfio_path path)
 	return path == VFIO_PATH_GROUP ? "group" : "cdev";
 }
 
-static int vfio_group_file_open(struct vfio_dev *d, const char *sysfs_dev)
+static int vfio_group_file_path(const char *sysfs_dev, char *buf,
+				size_t size)
 {
-	char link[PATH_MAX], path[PATH_MAX + 16];
+	char link[PATH_MAX], path[PATH_MAX];
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "%s/iommu_group", sysfs_dev);
@@ -31,12 +33,11 @@ static int vfio_group_file_open(struct vfio_dev *d, const char *sysfs_dev)
 	if (n < 0)
 		return -errno;
 	link[n] = '\0';
-	snprintf(path, sizeof(path), "/dev/vfio/%s", basename(link));
-	d->file = open(path, O_RDWR | O_CLOEXEC);
-	return d->file < 0 ? -errno : 0;
+	snprintf(buf, size, "/dev/vfio/%s", basename(link));
+	return 0;
 }
 
-static int vfio_cdev_file_open(struct vfio_dev *d, const char *sysfs_dev)
+static int vfio_cdev_file_path(const char *sysfs_dev, char *buf, size_t size)
 {
 	char path[PATH_MAX];
 	struct dirent *e;
@@ -46,30 +47,37 @@ static int vfio_cdev_file_open(struct vfio_dev *d, const char *sysfs_dev)
 	dir = opendir(path);
 	if (!dir)
 		return -errno;
-	path[0] = '\0';
+	buf[0] = '\0';
 	while ((e = readdir(dir)))
 		if (!strncmp(e->d_name, "vfio", 4))
-			snprintf(path, sizeof(path), "/dev/vfio/devices/%s",
-				 e->d_name);
+			snprintf(buf, size, "/dev/vfio/devices/%s", e->d_name);
 	closedir(dir);
-	if (!path[0])
-		return -ENOENT;
-	d->file = open(path, O_RDWR | O_CLOEXEC);
-	return d->file < 0 ? -errno : 0;
+	return buf[0] ? 0 : -ENOENT;
+}
+
+int __vfio_dev_file_path(enum vfio_path path, const char *sysfs_dev,
+			 char *buf, size_t size)
+{
+	if (path == VFIO_PATH_GROUP)
+		return vfio_group_file_path(sysfs_dev, buf, size);
+	return vfio_cdev_file_path(sysfs_dev, buf, size);
 }
 
 int __vfio_dev_file_open(struct vfio_dev *d, enum vfio_path path,
 			 const char *sysfs_dev)
 {
 	char tmp[PATH_MAX];
+	int ret;
 
 	*d = (struct vfio_dev){ .path = path, .file = -1, .container = -1,
 				.iommufd = -1, .fd = -1 };
 	snprintf(tmp, sizeof(tmp), "%s", sysfs_dev);
 	snprintf(d->name, sizeof(d->name), "%s", basename(tmp));
-	if (path == VFIO_PATH_GROUP)
-		return vfio_group_file_open(d, sysfs_dev);
-	return vfio_cdev_file_open(d, sysfs_dev);
+	ret = __vfio_dev_file_path(path, sysfs_dev, tmp, sizeof(tmp));
+	if (ret)
+		return ret;
+	d->file = open(tmp, O_RDWR | O_CLOEXEC);
+	return d->file < 0 ? -errno : 0;
 }
 
 void vfio_dev_file_open(struct vfio_dev *d, enum vfio_path path,
@@ -161,6 +169,13 @@ void vfio_dev_close(struct vfio_dev *d)
 		close(d->fd);
 	}
 	d->fd = -1;
+}
+
+void vfio_dev_unplug(struct vfio_dev *d, int kv)
+{
+	if (d->path == VFIO_PATH_CDEV && kv >= 0 && d->file >= 0)
+		__kvm_vfio_file_del(kv, d->file);
+	vfio_dev_close(d);
 }
 
 void vfio_dev_release(struct vfio_dev *d)

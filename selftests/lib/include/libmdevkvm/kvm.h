@@ -50,5 +50,10 @@ bool kvm_vm_debugfs_exists(int vm_fd);
  */
 void kvm_vm_name(int vm_fd, char *buf, size_t size);
 bool kvm_vm_alive(const char *name);
+/*
+ * Number of VMs alive whose KVM debugfs name starts with @prefix ("<pid>-"
+ * for one process's VMs), or of all VMs when @prefix is NULL.
+ */
+int kvm_vms_alive(const char *prefix);
 
 #endif /* LIBMDEVKVM_KVM_H */

@@ -19,6 +19,8 @@ long sysfs_read_long(const char *path);
 /* Loads a module and what it depends on (modprobe); 0 if it is loaded. */
 int __modprobe(const char *name);
 void modprobe(const char *name);
+/* Unloads a module without waiting (delete_module, O_NONBLOCK). */
+int __rmmod(const char *name);
 
 /* Number of lines of the kernel log that contain @needle. */
 int dmesg_count(const char *needle);

@@ -39,6 +39,14 @@ struct vfio_dev {
 
 const char *vfio_path_name(enum vfio_path path);
 
+/*
+ * The file __vfio_dev_file_open() opens for @path, /dev/vfio/<group> or
+ * /dev/vfio/devices/vfioN, into @buf. @sysfs_dev: the device's sysfs
+ * directory, e.g. /sys/bus/mdev/devices/U.
+ */
+int __vfio_dev_file_path(enum vfio_path path, const char *sysfs_dev,
+			 char *buf, size_t size);
+
 /* @sysfs_dev: the device's sysfs directory, e.g. /sys/bus/mdev/devices/U */
 int __vfio_dev_file_open(struct vfio_dev *d, enum vfio_path path,
 			 const char *sysfs_dev);
@@ -59,6 +67,13 @@ void vfio_dev_open(struct vfio_dev *d);
 
 /* Closes the device fd; on the cdev path that is the file too. */
 void vfio_dev_close(struct vfio_dev *d);
+/*
+ * Closes the device as a VMM unplugs it. On the cdev path the device fd is
+ * also the file that was added to the VM, and the kvm-vfio device @kv
+ * holds a reference of its own to it: the last close comes when the file
+ * leaves the VM as well, so take it out first (-1: no VM).
+ */
+void vfio_dev_unplug(struct vfio_dev *d, int kv);
 /* Closes everything vfio_dev_file_open() and vfio_dev_open() opened. */
 void vfio_dev_release(struct vfio_dev *d);
 
