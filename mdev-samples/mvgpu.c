@@ -23,6 +23,10 @@
  * INTx and MSI through eventfds, reset. Three types of vGPU take their
  * aperture from one budget (module parameter aperture_mb).
  *
+ * The device's sysfs attribute "vm" names the VM a vGPU is open in (KVM's
+ * stats id, "kvm-<pid of the VMM>"), or "none": what an admin looks at to
+ * see which VMM holds a vGPU.
+ *
  * Left out on purpose: any real graphics, display, DMA through the IOMMU,
  * migration, and the GTT entries' meaning (the device only shadows them).
  */
@@ -884,12 +888,37 @@ static ssize_t mvgpu_show_description(struct mdev_type *mtype, char *buf)
 		       type->aperture_mb, type->gtt_entries);
 }
 
+/*
+ * The VM the vGPU is open in, for the admin: KVM's stats id of the VM,
+ * "kvm-<pid of the VMM>", or "none". A vGPU is on mvgpu_vms exactly while
+ * it is open, and the core's pin keeps vdev.kvm valid until after
+ * close_device() has taken it off.
+ */
+static ssize_t vm_show(struct device *dev, struct device_attribute *attr,
+		       char *buf)
+{
+	struct mvgpu *mg = dev_get_drvdata(dev);
+
+	guard(mutex)(&mvgpu_vms_lock);
+	if (list_empty(&mg->vm_node))
+		return sysfs_emit(buf, "none\n");
+	return sysfs_emit(buf, "%s\n", mg->vdev.kvm->stats_id);
+}
+static DEVICE_ATTR_RO(vm);
+
+static struct attribute *mvgpu_attrs[] = {
+	&dev_attr_vm.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(mvgpu);
+
 static struct mdev_driver mvgpu_driver = {
 	.device_api = VFIO_DEVICE_API_PCI_STRING,
 	.driver = {
 		.name = MVGPU_NAME,
 		.owner = THIS_MODULE,
 		.mod_name = KBUILD_MODNAME,
+		.dev_groups = mvgpu_groups,
 	},
 	.probe = mvgpu_probe,
 	.remove = mvgpu_remove,

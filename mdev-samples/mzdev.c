@@ -29,6 +29,11 @@
  * Left out on purpose: INTx, DMA, real s390 interpretation (AIF, IOAT),
  * migration. /sys/kernel/debug/mzdev/vms lists the functions registered
  * with each VM, for the tests.
+ *
+ * The admin gives each function its zPCI user-defined identifier through
+ * the device's sysfs attribute "uid" (1 to 0xffff; refused while the
+ * function is open), e.g. with mdevctl's --addattr=uid; the guest reads
+ * it in BAR0.
  */
 #include <linux/debugfs.h>
 #include <linux/eventfd.h>
@@ -62,6 +67,7 @@
 #define MZDEV_REG_FMB_HI	0x14
 #define MZDEV_REG_FMB_CTRL	0x18	/* RW: 1 = update the FMB */
 #define MZDEV_REG_NR_COUNTERS	0x1c	/* RO */
+#define MZDEV_REG_UID		0x20	/* RO: the uid sysfs attribute */
 #define MZDEV_REG_COUNTERS	0x100	/* RO: u64 counters */
 
 #define MZDEV_ID		0x4d5a4456	/* "MZDV" */
@@ -93,6 +99,8 @@ struct mzdev {
 	bool fmb_error;
 	u64 counters[MZDEV_MAX_COUNTERS];
 	struct eventfd_ctx *msi;
+	u32 uid;			/* set by the admin, 0: none */
+	bool open;
 };
 
 static unsigned int counters = 64;
@@ -242,6 +250,8 @@ static u32 mzdev_reg_read(struct mzdev *mz, unsigned int off)
 		return mz->fmb_ctrl;
 	case MZDEV_REG_NR_COUNTERS:
 		return mz->type->counters;
+	case MZDEV_REG_UID:
+		return mz->uid;
 	}
 	return 0;
 }
@@ -370,6 +380,7 @@ static int mzdev_open_device(struct vfio_device *vdev)
 	}
 	mutex_lock(&mz->lock);
 	mzdev_reset(mz);
+	mz->open = true;
 	mutex_unlock(&mz->lock);
 	return 0;
 }
@@ -380,6 +391,7 @@ static void mzdev_close_device(struct vfio_device *vdev)
 
 	mutex_lock(&mz->lock);
 	mzdev_reset(mz);
+	mz->open = false;
 	mutex_unlock(&mz->lock);
 
 	/* Unregister; the core unpins the VM after we return. */
@@ -610,12 +622,51 @@ static ssize_t mzdev_show_description(struct mdev_type *mtype, char *buf)
 		       type->counters);
 }
 
+/* The function's UID, configured before a VMM opens it. */
+static ssize_t uid_show(struct device *dev, struct device_attribute *attr,
+			char *buf)
+{
+	struct mzdev *mz = dev_get_drvdata(dev);
+
+	guard(mutex)(&mz->lock);
+	return sysfs_emit(buf, "%#x\n", mz->uid);
+}
+
+static ssize_t uid_store(struct device *dev, struct device_attribute *attr,
+			 const char *buf, size_t count)
+{
+	struct mzdev *mz = dev_get_drvdata(dev);
+	u32 uid;
+	int ret;
+
+	ret = kstrtou32(buf, 0, &uid);
+	if (ret)
+		return ret;
+	if (!uid || uid > 0xffff)
+		return -EINVAL;
+
+	guard(mutex)(&mz->lock);
+	/* The guest has read it already: changing it now would lie. */
+	if (mz->open)
+		return -EBUSY;
+	mz->uid = uid;
+	return count;
+}
+static DEVICE_ATTR_RW(uid);
+
+static struct attribute *mzdev_attrs[] = {
+	&dev_attr_uid.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(mzdev);
+
 static struct mdev_driver mzdev_driver = {
 	.device_api = VFIO_DEVICE_API_PCI_STRING,
 	.driver = {
 		.name = MZDEV_NAME,
 		.owner = THIS_MODULE,
 		.mod_name = KBUILD_MODNAME,
+		.dev_groups = mzdev_groups,
 	},
 	.probe = mzdev_probe,
 	.remove = mzdev_remove,
