@@ -12,7 +12,7 @@ TOP := $(CURDIR)
 # samples against another configured and built kernel tree.
 KDIR ?= $(TOP)/build/obj-debug
 
-export T SELFCHECK TIMEOUT CI FORCE STRESS
+export T SELFCHECK TIMEOUT CI FORCE STRESS RUN
 # One clock for every stage's "[elapsed]" prefix.
 export MDEV_KVM_T0 := $(shell date +%s)
 
@@ -55,7 +55,8 @@ check: samples selftests
 stress: samples selftests
 	@STRESS=$${STRESS:-30} TIMEOUT=$${TIMEOUT:-7200} selftests/vmtest.sh check
 
-## run         boot the test kernel with the samples loaded, to a shell
+## run         boot the test kernel, show the KVM pin with mdevctl and
+##             QEMU (the demo), then a shell; RUN=demo: the demo alone
 run: samples selftests
 	@selftests/vmtest.sh run
 

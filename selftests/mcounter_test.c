@@ -103,26 +103,4 @@ TEST_F(mcounter, attached_to_a_vm_counts_and_never_pins_it)
 	close(efd);
 }
 
-TEST(mdevctl_types_start_list_stop)
-{
-	char out[8192], cmd[256], uuid[MDEV_UUID_LEN], p[MDEV_PATH_LEN];
-
-	modprobe(MCOUNTER);
-	if (!host_root_present())
-		SKIP(return, "the host root is not mounted at /host");
-	ASSERT_EQ(0, host_run("mdevctl types", out, sizeof(out)));
-	EXPECT_NE(NULL, strstr(out, MCOUNTER_1));
-
-	mdev_create(MCOUNTER, MCOUNTER_1, uuid);
-	mdev_remove(uuid);
-	snprintf(cmd, sizeof(cmd), "mdevctl start -u %s -p %s -t %s", uuid,
-		 MCOUNTER, MCOUNTER_1);
-	ASSERT_EQ(0, host_run(cmd, out, sizeof(out)));
-	ASSERT_EQ(0, host_run("mdevctl list", out, sizeof(out)));
-	EXPECT_NE(NULL, strstr(out, uuid));
-	snprintf(cmd, sizeof(cmd), "mdevctl stop -u %s", uuid);
-	ASSERT_EQ(0, host_run(cmd, out, sizeof(out)));
-	EXPECT_NE(0, access(mdev_path(p, uuid), F_OK));
-}
-
 TEST_HARNESS_MAIN

@@ -362,45 +362,4 @@ TEST_F(mvgpu, one_vgpu_per_vm)
 }
 
 /* What an admin does, with the host's mdevctl. */
-TEST(mdevctl_types_start_list_stop_define)
-{
-	char out[8192], cmd[256], uuid[MDEV_UUID_LEN], p[MDEV_PATH_LEN];
-
-	modprobe(MVGPU);
-	if (!host_root_present())
-		SKIP(return, "the host root is not mounted at /host");
-	ASSERT_EQ(0, host_run("mdevctl types", out, sizeof(out)));
-	EXPECT_NE(NULL, strstr(out, "mvgpu-small"));
-	EXPECT_NE(NULL, strstr(out, "mvgpu-large"));
-	EXPECT_NE(NULL, strstr(out, "one per VM"));
-
-	/* A transient device: start, list, stop. */
-	mdev_create(MVGPU, MVGPU_SMALL, uuid);
-	mdev_remove(uuid);
-	snprintf(cmd, sizeof(cmd), "mdevctl start -u %s -p mvgpu -t %s", uuid,
-		 MVGPU_SMALL);
-	ASSERT_EQ(0, host_run(cmd, out, sizeof(out)));
-	EXPECT_EQ(0, access(mdev_path(p, uuid), F_OK));
-	ASSERT_EQ(0, host_run("mdevctl list", out, sizeof(out)));
-	EXPECT_NE(NULL, strstr(out, uuid));
-	snprintf(cmd, sizeof(cmd), "mdevctl stop -u %s", uuid);
-	ASSERT_EQ(0, host_run(cmd, out, sizeof(out)));
-	EXPECT_NE(0, access(mdev_path(p, uuid), F_OK));
-
-	/* A persistent one: define --auto writes a config start honours. */
-	snprintf(cmd, sizeof(cmd), "mdevctl define --auto -u %s -p mvgpu -t %s",
-		 uuid, MVGPU_SMALL);
-	ASSERT_EQ(0, host_run(cmd, out, sizeof(out)));
-	snprintf(cmd, sizeof(cmd), "cat /etc/mdevctl.d/mvgpu/%s", uuid);
-	ASSERT_EQ(0, host_run(cmd, out, sizeof(out)));
-	EXPECT_NE(NULL, strstr(out, "\"start\": \"auto\""));
-	snprintf(cmd, sizeof(cmd), "mdevctl start -u %s", uuid);
-	ASSERT_EQ(0, host_run(cmd, out, sizeof(out)));
-	EXPECT_EQ(0, access(mdev_path(p, uuid), F_OK));
-	snprintf(cmd, sizeof(cmd),
-		 "mdevctl stop -u %s && mdevctl undefine -u %s", uuid, uuid);
-	ASSERT_EQ(0, host_run(cmd, out, sizeof(out)));
-	EXPECT_NE(0, access(mdev_path(p, uuid), F_OK));
-}
-
 TEST_HARNESS_MAIN

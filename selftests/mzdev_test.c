@@ -234,28 +234,4 @@ TEST_F(mzdev, bad_fmb_address_sets_error_and_writes_nothing)
 	EXPECT_EQ(4, guest_fmb(self->mem)->sequence);
 }
 
-TEST(mdevctl_types_start_list_stop)
-{
-	char out[8192], cmd[256], uuid[MDEV_UUID_LEN], p[MDEV_PATH_LEN];
-
-	modprobe(MZDEV);
-	if (!host_root_present())
-		SKIP(return, "the host root is not mounted at /host");
-	ASSERT_EQ(0, host_run("mdevctl types", out, sizeof(out)));
-	EXPECT_NE(NULL, strstr(out, "mzdev-c16"));
-	EXPECT_NE(NULL, strstr(out, "FMB in guest memory"));
-
-	mdev_create(MZDEV, MZDEV_C4, uuid);
-	mdev_remove(uuid);
-	snprintf(cmd, sizeof(cmd), "mdevctl start -u %s -p %s -t %s", uuid,
-		 MZDEV, MZDEV_C4);
-	ASSERT_EQ(0, host_run(cmd, out, sizeof(out)));
-	EXPECT_EQ(0, access(mdev_path(p, uuid), F_OK));
-	ASSERT_EQ(0, host_run("mdevctl list", out, sizeof(out)));
-	EXPECT_NE(NULL, strstr(out, uuid));
-	snprintf(cmd, sizeof(cmd), "mdevctl stop -u %s", uuid);
-	ASSERT_EQ(0, host_run(cmd, out, sizeof(out)));
-	EXPECT_NE(0, access(mdev_path(p, uuid), F_OK));
-}
-
 TEST_HARNESS_MAIN

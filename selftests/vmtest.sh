@@ -8,9 +8,10 @@
 #                     TAP plans add up, the guest finished in time and its
 #                     log holds no kernel report (lockdep, KASAN, kmemleak,
 #                     WARN, BUG, Oops, hung task, panic)
-#   vmtest.sh run     boot to a shell on this terminal
-#
+#   vmtest.sh run     the demo, then a shell on this terminal (RUN=demo:
+#                     the demo alone, with a verdict)
 # Environment: T=<test binary or fixture.variant.test> runs one test;
+# RUN=demo (run mode) runs the demo without a shell and checks it ends;
 # SELFCHECK=fail|warn|leak|lockdep|kasan makes the guest misbehave on
 # purpose (the run must then fail); TIMEOUT=<s> bounds the guest (default
 # 1500); STRESS=<s> lengthens each race scenario (make stress); CI=true
@@ -42,11 +43,13 @@ case "$OUT" in *,*) die "QEMU cannot log to a path with a comma: $OUT" ;; esac
 build_initramfs() {
 	local root=$OUT/initramfs ko
 
-	rm -rf "$root" && mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,tests}
+	rm -rf "$root" &&
+		mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,run,tests}
 	cp /bin/busybox "$root/bin/busybox"
 	ln -s busybox "$root/bin/sh"
 	mknod "$root/dev/console" c 5 1
 	cp "$TOP/selftests/guest/init" "$root/init"
+	cp "$TOP/selftests/guest/demo.sh" "$root/demo.sh"
 	cp -a "$KOBJ/staging/lib" "$root/lib"
 	mkdir -p "$root/lib/modules/$RELEASE/extra"
 	while read -r ko; do
@@ -60,7 +63,7 @@ build_initramfs() {
 }
 
 qemu_cmd() {
-	local append="console=ttyS0 panic=-1 acpi=noirq mdevkvm.mode=$MODE"
+	local append="console=ttyS0 panic=-1 acpi=noirq mdevkvm.mode=${RUN:-$MODE}"
 
 	[ -n "${T:-}" ] && append+=" mdevkvm.t=$T"
 	[ -n "${SELFCHECK:-}" ] && append+=" mdevkvm.selfcheck=$SELFCHECK"
@@ -70,7 +73,12 @@ qemu_cmd() {
 	      -kernel "$KOBJ/arch/x86/boot/bzImage"
 	      -initrd "$OUT/initramfs.cpio" -append "$append"
 	      -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap)
-	if [ "$MODE" = run ]; then
+	if [ "$MODE" = run ] && [ "${RUN:-}" = demo ]; then
+		# The demo on this terminal, and in the log for the verdict.
+		QEMU+=(-chardev "stdio,id=con,signal=off,logfile=$CONSOLE"
+		       -serial chardev:con -chardev "file,id=tap,path=$TAP"
+		       -serial chardev:tap)
+	elif [ "$MODE" = run ]; then
 		QEMU+=(-serial mon:stdio -chardev "file,id=tap,path=$TAP"
 		       -serial chardev:tap)
 	else
@@ -158,8 +166,24 @@ rm -f "$CONSOLE" "$TAP" "$OUT/timeout"
 stage "building the initramfs"
 build_initramfs
 qemu_cmd
-if [ "$MODE" = run ]; then
-	stage "booting $RELEASE: a shell on this console (exit it to power off)"
+if [ "$MODE" = run ] && [ "${RUN:-}" = demo ]; then
+	stage "booting $RELEASE: the demo (guest/demo.sh), then power off"
+	timeout "$TIMEOUT" "${QEMU[@]}" </dev/null || true
+	stage "guest done; verdict"
+	tr -d '\r' <"$CONSOLE" >"$OUT/demo.log"
+	# The demo quiets the console; the guest leaves its dmesg on ttyS1.
+	if cat "$OUT/demo.log" "$TAP" | grep -Eq "$REPORTS"; then
+		cat "$OUT/demo.log" "$TAP" | grep -E "$REPORTS" |
+			sed -n '1,12s/^/    /p'
+		die "kernel report(s) in the guest log: $CONSOLE, $TAP"
+	fi
+	grep -q '^mdev-kvm: demo: done' "$OUT/demo.log" ||
+		die "the demo did not finish (log: $CONSOLE)"
+	echo "PASS: the demo ran to the end; no kernel report in the guest log"
+	exit 0
+elif [ "$MODE" = run ]; then
+	stage "booting $RELEASE: the demo, then a shell on this console" \
+		"(exit it to power off)"
 	exec "${QEMU[@]}"
 fi
 stage "booting $RELEASE under QEMU TCG (-cpu max: SVM for KVM in the guest)${T:+, only $T}${SELFCHECK:+, SELFCHECK=$SELFCHECK}"

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The host's QEMU, run in the guest (chroot /host, see host.h) with a
+ * VFIO device, driven through its human monitor on stdin/stdout: the way
+ * a VMM opens our devices.
+ */
+#ifndef LIBMDEVKVM_QEMU_H
+#define LIBMDEVKVM_QEMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct qemu {
+	pid_t pid;		/* -1 once reaped */
+	int in;			/* the monitor's input */
+	int out;		/* QEMU's stdout and stderr */
+	char log[16384];	/* everything it printed, NUL-terminated */
+	size_t len;
+	size_t seen;		/* what qemu_wait_for() already matched */
+};
+
+/*
+ * Starts "qemu-system-x86_64 -accel @accel -S" with a vfio-pci device for
+ * the mdev at @sysfsdev (its /sys/bus/mdev/devices/<uuid> path), paused,
+ * with no guest code: enough to realize the device. Returns 0 or -errno.
+ */
+int qemu_start(struct qemu *q, const char *accel, const char *sysfsdev);
+/*
+ * Reads QEMU's output until @needle appears after what was matched
+ * before, QEMU exits, or @timeout_s passes. True if it appeared.
+ */
+bool qemu_wait_for(struct qemu *q, const char *needle, int timeout_s);
+/* A monitor command; true once its output and the next prompt are in. */
+bool qemu_monitor(struct qemu *q, const char *cmd);
+/* Waits for QEMU to exit; returns its wait status, or -1 on timeout. */
+int qemu_wait_exit(struct qemu *q, int timeout_s);
+/* "quit" on the monitor, then qemu_wait_exit(). */
+int qemu_quit(struct qemu *q);
+/* SIGKILL, then qemu_wait_exit(). */
+int qemu_kill(struct qemu *q);
+/* Kills QEMU if it still runs and closes the pipes. */
+void qemu_release(struct qemu *q);
+
+#endif /* LIBMDEVKVM_QEMU_H */

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A real VMM opening the samples: the host's QEMU (over the 9p share, in
+ * a chroot) realizes each sample as -device vfio-pci,sysfsdev=<mdev>. With
+ * -accel kvm QEMU creates the VM and its kvm-vfio device and adds the
+ * group before it opens the device, the order the pin depends on:
+ *
+ *   - every sample realizes under KVM; while QEMU runs, the gvt-like
+ *     sample names QEMU's VM in its "vm" attribute and the zdev-like one
+ *     is registered with it, and neither the sample's module nor kvm_amd
+ *     can be unloaded; after "quit", or after SIGKILL, the VM is
+ *     destroyed and nothing of it is left in the samples;
+ *   - under -accel tcg (no VM) the gvt-like sample is refused with the
+ *     core's EINVAL, which surfaces in QEMU's message, and the core logs
+ *     one line naming the device; the others realize without a VM.
+ *
+ * QEMU 7.2 (Debian 12) has no iommufd backend, so this covers the group
+ * path; the C tests cover both.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "libmdevkvm/assert.h"
+#include "libmdevkvm/host.h"
+#include "libmdevkvm/kvm.h"
+#include "libmdevkvm/mdev.h"
+#include "libmdevkvm/qemu.h"
+#include "libmdevkvm/subject.h"
+#include "libmdevkvm/sysfs.h"
+
+/* A sample's mdev and the QEMU that uses it. */
+struct vmm {
+	const struct mk_subject *s;
+	const char *pci_id;
+	char uuid[MDEV_UUID_LEN];
+	char sysfs[MDEV_PATH_LEN];
+	struct qemu q;
+};
+
+FIXTURE(qemu) {
+	struct vmm v;
+};
+
+FIXTURE_VARIANT(qemu) {
+	const struct mk_subject *s;
+	const char *pci_id;	/* as "info pci" prints it */
+};
+
+FIXTURE_VARIANT_ADD(qemu, mvgpu) {
+	.s = &mk_mvgpu, .pci_id = "1b36:10f0",
+};
+
+FIXTURE_VARIANT_ADD(qemu, mzdev) {
+	.s = &mk_mzdev, .pci_id = "1b36:10f1",
+};
+
+FIXTURE_VARIANT_ADD(qemu, mcounter) {
+	.s = &mk_mcounter, .pci_id = "1b36:10f2",
+};
+
+FIXTURE_SETUP(qemu)
+{
+	struct vmm *v = &self->v;
+
+	v->s = variant->s;
+	v->pci_id = variant->pci_id;
+	v->q = (struct qemu){ .pid = -1, .in = -1, .out = -1 };
+	if (!host_root_present())
+		SKIP(return, "the host root is not mounted at /host");
+	subject_modprobe(v->s);
+	mdev_create(v->s->parent, v->s->type, v->uuid);
+	mdev_path(v->sysfs, v->uuid);
+}
+
+FIXTURE_TEARDOWN(qemu)
+{
+	qemu_release(&self->v.q);
+	if (self->v.uuid[0])
+		mdev_remove(self->v.uuid);
+}
+
+/* QEMU's VMs: KVM names them "<pid>-<fd>". */
+static int qemu_vms(struct qemu *q)
+{
+	char prefix[16];
+
+	snprintf(prefix, sizeof(prefix), "%d-", q->pid);
+	return kvm_vms_alive(prefix);
+}
+
+/* What the samples show of the VM they are open in. */
+static void sample_vm(const char *uuid, const struct mk_subject *s,
+		      char *buf, size_t size)
+{
+	char path[MDEV_PATH_LEN + 8], vms[4096];
+
+	snprintf(buf, size, "none");
+	if (s == &mk_mvgpu) {
+		mdev_path(path, uuid);
+		strcat(path, "/vm");
+		MK_ASSERT_OK(__sysfs_read(path, buf, size));
+	} else if (s == &mk_mzdev) {
+		MK_ASSERT_OK(__sysfs_read("/sys/kernel/debug/mzdev/vms", vms,
+					  sizeof(vms)));
+		if (strstr(vms, uuid))
+			snprintf(buf, size, "registered");
+	}
+}
+
+/* QEMU realizes the device under KVM, holding its VM; the sample sees it. */
+static void start_under_kvm(struct __test_metadata *_metadata, struct vmm *v)
+{
+	char want[32], got[64];
+
+	ASSERT_EQ(0, qemu_start(&v->q, "kvm", v->sysfs));
+	ASSERT_TRUE(qemu_monitor(&v->q, "info pci"))
+		TH_LOG("QEMU said:\n%s", v->q.log);
+	ASSERT_NE(NULL, strstr(v->q.log, v->pci_id))
+		TH_LOG("QEMU said:\n%s", v->q.log);
+	EXPECT_EQ(1, qemu_vms(&v->q));
+
+	sample_vm(v->uuid, v->s, got, sizeof(got));
+	if (v->s == &mk_mvgpu)
+		snprintf(want, sizeof(want), "kvm-%d", v->q.pid);
+	else if (v->s == &mk_mzdev)
+		snprintf(want, sizeof(want), "registered");
+	else
+		snprintf(want, sizeof(want), "none");
+	EXPECT_STREQ(want, got);
+	EXPECT_EQ(-EWOULDBLOCK, __rmmod(v->s->parent));
+	if (v->s->pins)
+		EXPECT_EQ(-EWOULDBLOCK, __rmmod("kvm_amd"));
+}
+
+/* After QEMU: no VM, nothing left in the sample, the device reopens. */
+static void after_qemu(struct __test_metadata *_metadata, struct vmm *v,
+		       pid_t pid)
+{
+	char prefix[16], got[64];
+
+	snprintf(prefix, sizeof(prefix), "%d-", pid);
+	EXPECT_EQ(0, kvm_vms_alive(prefix));
+	sample_vm(v->uuid, v->s, got, sizeof(got));
+	EXPECT_STREQ("none", got);
+	subject_assert_idle(v->s, v->uuid);
+}
+
+TEST_F_TIMEOUT(qemu, kvm_realizes_and_quit_releases_the_vm, 300)
+{
+	struct vmm *v = &self->v;
+	pid_t pid;
+	int status;
+
+	start_under_kvm(_metadata, v);
+	pid = v->q.pid;
+	status = qemu_quit(&v->q);
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+		TH_LOG("status %#x; QEMU said:\n%s", status, v->q.log);
+	after_qemu(_metadata, v, pid);
+}
+
+TEST_F_TIMEOUT(qemu, kvm_sigkill_releases_the_vm, 300)
+{
+	struct vmm *v = &self->v;
+	pid_t pid;
+	int status;
+
+	start_under_kvm(_metadata, v);
+	pid = v->q.pid;
+	status = qemu_kill(&v->q);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		TH_LOG("status %#x", status);
+	after_qemu(_metadata, v, pid);
+}
+
+TEST_F_TIMEOUT(qemu, tcg_has_no_vm, 300)
+{
+	struct vmm *v = &self->v;
+	char needle[96], *line;
+	int before, status;
+
+	snprintf(needle, sizeof(needle), "%s: vfio: the device requires KVM",
+		 v->uuid);
+	before = dmesg_count(needle);
+	ASSERT_EQ(0, qemu_start(&v->q, "tcg", v->sysfs));
+	if (v->s->needs_vm) {
+		/* Refused at realize: QEMU exits with the core's errno. */
+		status = qemu_wait_exit(&v->q, 120);
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status))
+			TH_LOG("status %#x", status);
+		line = strstr(v->q.log, "Invalid argument");
+		EXPECT_NE(NULL, line) TH_LOG("QEMU said:\n%s", v->q.log);
+		if (line) {
+			/* The line QEMU printed, for the log. */
+			while (line > v->q.log && line[-1] != '\n')
+				line--;
+			printf("# QEMU: %.*s\n", (int)strcspn(line, "\n"),
+			       line);
+		}
+		EXPECT_EQ(before + 1, dmesg_count(needle));
+		return;
+	}
+	ASSERT_TRUE(qemu_monitor(&v->q, "info pci"))
+		TH_LOG("QEMU said:\n%s", v->q.log);
+	EXPECT_NE(NULL, strstr(v->q.log, v->pci_id));
+	EXPECT_EQ(0, qemu_vms(&v->q));
+	status = qemu_quit(&v->q);
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	EXPECT_EQ(before, dmesg_count(needle));
+	subject_assert_idle(v->s, v->uuid);
+}
+
+TEST_HARNESS_MAIN
