@@ -412,9 +412,11 @@ static void race_run(struct __test_metadata *_metadata, struct race *r,
 	for (i = 0; i < 8 && r->errs.err[i]; i++)
 		n += snprintf(line + n, sizeof(line) - n, ", %lu %s",
 			      r->errs.n[i], strerror(r->errs.err[i]));
-	if (r->s->vkt)
+	printf("%s), %lu on the VM side", line, r->vm_side);
+	if (r->s->vkt) {
 		pins = vkt_count(r->uuid, "gets");
-	printf("%s), %lu on the VM side, %ld pins", line, r->vm_side, pins);
+		printf(", %ld pins", pins);
+	}
 	if (sc == OWNER_KILLED)
 		printf(" (%lu opened by the owner, then killed)",
 		       r->owner_opened);
