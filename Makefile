@@ -55,6 +55,19 @@ check: samples selftests
 stress: samples selftests
 	@STRESS=$${STRESS:-30} TIMEOUT=$${TIMEOUT:-7200} selftests/vmtest.sh check
 
+## bench       measure the KVM pin and the mdev lifecycle on a kernel
+##             without debug options, in a guest (not part of check):
+##             table and CSV in build/bench/ (BASE=upstream: the same on
+##             the pristine kernel; BENCH=rounds=5,... program options)
+bench: deps
+	@BASE="$(BASE)" BENCH="$(BENCH)" scripts/bench.sh
+
+## bench-compare  ours / upstream from the last make bench of each
+bench-compare:
+	@scripts/bench-compare.sh
+
+.PHONY: bench bench-compare
+
 ## run         boot the test kernel, show the KVM pin with mdevctl and
 ##             QEMU (the demo), then a shell; RUN=demo: the demo alone
 run: samples selftests

@@ -12,8 +12,12 @@ CACHE=${MDEV_KVM_CACHE:-/var/cache/mdev-kvm}
 TARBALL=${LINUX_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 SRCPKG=linux-source-6.12
 
-# Kernel flavour: "debug" (make check, selftests/config + config.debug).
+# Kernel flavour: "debug" (make check, selftests/config + config.debug) or
+# "bench" (make bench, selftests/config + config.bench: no debug options).
 FLAVOR=${FLAVOR:-debug}
+# The tree to build: "series" (tag base + our patches) or "upstream" (make
+# bench BASE=upstream: the pristine source, no patch applied).
+BASE=${BASE:-series}
 JOBS=${JOBS:-$(nproc)}
 
 T0=${MDEV_KVM_T0:-$(date +%s)}
@@ -74,6 +78,14 @@ set_kernel_paths() {
 	v=$(srcpkg_version | tr '~:' '__')
 	KSRC=$CACHE/src/linux-$v
 	KOBJ=$CACHE/obj/linux-$v-$FLAVOR
+	KLINK=obj-$FLAVOR
+	# The pristine tree: a worktree of KSRC at tag base, its own objects.
+	if [ "$BASE" = upstream ]; then
+		KSRC_SERIES=$KSRC
+		KSRC=$CACHE/src/linux-$v-upstream
+		KOBJ=$CACHE/obj/linux-$v-upstream-$FLAVOR
+		KLINK=obj-upstream-$FLAVOR
+	fi
 }
 
 # The series: core/ and kvm-bridge/ share one numbering (the number prefix

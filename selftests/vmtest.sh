@@ -10,6 +10,8 @@
 #                     WARN, BUG, Oops, hung task, panic)
 #   vmtest.sh run     the demo, then a shell on this terminal (RUN=demo:
 #                     the demo alone, with a verdict)
+#   vmtest.sh bench   run the benchmark (make bench; see bench_main)
+#
 # Environment: T=<test binary or fixture.variant.test> runs one test;
 # RUN=demo (run mode) runs the demo without a shell and checks it ends;
 # SELFCHECK=fail|warn|leak|lockdep|kasan makes the guest misbehave on
@@ -23,6 +25,8 @@ MODE=${1:-check}
 set_kernel_paths
 OUT=$TOP/build/$MODE
 TESTS=$TOP/build/selftests
+# Where the initramfs takes its modules (*.ko) from.
+MODULE_DIRS=("$TOP/mdev-samples" "$TOP/selftests")
 TIMEOUT=${TIMEOUT:-1500}
 CONSOLE=$OUT/console.log
 TAP=$OUT/tap.log
@@ -54,7 +58,7 @@ build_initramfs() {
 	mkdir -p "$root/lib/modules/$RELEASE/extra"
 	while read -r ko; do
 		cp "$ko" "$root/lib/modules/$RELEASE/extra/"
-	done < <(find "$TOP/mdev-samples" "$TOP/selftests" -name '*.ko' 2>/dev/null)
+	done < <(find "${MODULE_DIRS[@]}" -name '*.ko' 2>/dev/null)
 	depmod -b "$root" "$RELEASE"
 	find "$TESTS" -maxdepth 1 -type f -exec cp {} "$root/tests/" \;
 	(cd "$root" && find . | cpio -o -H newc --quiet) >"$OUT/initramfs.cpio"
@@ -68,6 +72,7 @@ qemu_cmd() {
 	[ -n "${T:-}" ] && append+=" mdevkvm.t=$T"
 	[ -n "${SELFCHECK:-}" ] && append+=" mdevkvm.selfcheck=$SELFCHECK"
 	[ -n "${STRESS:-}" ] && append+=" mdevkvm.stress=$STRESS"
+	[ -n "${BENCH:-}" ] && append+=" mdevkvm.bench=$BENCH"
 	QEMU=(qemu-system-x86_64 -machine q35 -accel tcg,thread=multi
 	      -cpu max -smp 2 -m 2048 -nodefaults -display none -no-reboot
 	      -kernel "$KOBJ/arch/x86/boot/bzImage"
@@ -160,6 +165,93 @@ verdict() {
 	printf '%d passed, %d failed, %d skipped\n' "$pass" "$failed" "$skipped"
 	return $fail
 }
+
+# --- vmtest.sh bench (make bench, scripts/bench.sh) -------------------------
+# Boots the benchmark kernel, whose init runs selftests/mdev_bench, and
+# keeps its table and CSV as build/bench/<label>.txt and .csv. Passes when
+# the program completed and the guest log holds no kernel report: the
+# figures are reported, not judged. scripts/bench.sh sets BENCH_LABEL
+# (ours, upstream), BENCH_TESTS (the program) and BENCH_MODULES (the
+# modules built against this kernel).
+
+# Prints the benchmark's progress lines as the guest writes them.
+bench_follow() {
+	local pid=$1 seen=0 start lines
+
+	start=$(date +%s)
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 1
+		lines=$(wc -l <"$TAP" 2>/dev/null || echo 0)
+		if [ "$lines" -gt "$seen" ]; then
+			sed -n "$((seen + 1)),${lines}p" "$TAP" | tr -d '\r' |
+				grep -E '^# (mdev_bench|cycle|threads|lifecycle):' |
+				sed 's/^/         /' || true
+			seen=$lines
+		fi
+		if [ $(($(date +%s) - start)) -ge "$TIMEOUT" ]; then
+			echo timeout >"$OUT/timeout"
+			kill "$pid" 2>/dev/null || true
+			break
+		fi
+	done
+}
+
+# What the guest printed between "# mdev-kvm: $1 begin" and "... end".
+bench_section() {
+	tr -d '\r' <"$TAP" |
+		sed -n "/^# mdev-kvm: $1 begin\$/,/^# mdev-kvm: $1 end\$/p" |
+		sed '1d;$d'
+}
+
+bench_main() {
+	local label=${BENCH_LABEL:?} rc why=()
+	local csv=$TOP/build/bench/$label.csv txt=$TOP/build/bench/$label.txt
+
+	OUT=$TOP/build/bench/$label
+	TESTS=${BENCH_TESTS:?}
+	MODULE_DIRS=("${BENCH_MODULES:?}")
+	CONSOLE=$OUT/console.log
+	TAP=$OUT/bench.log
+	mkdir -p "$OUT"
+	rm -f "$CONSOLE" "$TAP" "$OUT/timeout" "$csv" "$txt"
+	stage "building the initramfs"
+	build_initramfs
+	qemu_cmd
+	stage "booting $RELEASE under QEMU TCG: the benchmark, $label kernel${BENCH:+ ($BENCH)}"
+	: >"$TAP"
+	"${QEMU[@]}" >"$OUT/qemu.log" 2>&1 &
+	bench_follow $!
+	wait || true
+	stage "guest done; verdict"
+	bench_section table >"$txt"
+	bench_section csv >"$csv"
+	[ -s "$txt" ] && cat "$txt"
+	rc=$(tr -d '\r' <"$TAP" | sed -n 's/^# mdev-kvm: bench exit //p')
+	[ "$rc" = 0 ] || why+=("mdev_bench did not complete (exit ${rc:-none})")
+	grep -q '^# mdev-kvm: bench done' "$TAP" ||
+		why+=("the guest did not finish the benchmark")
+	[ -f "$OUT/timeout" ] && why+=("guest timeout after ${TIMEOUT}s")
+	[ -s "$csv" ] || why+=("no CSV from the guest")
+	if grep -Eq "$REPORTS" "$CONSOLE"; then
+		why+=("kernel report(s) in the guest log")
+		echo "  kernel reports (first lines):"
+		{ grep -E "$REPORTS" "$CONSOLE" || true; } | sed -n '1,12s/^/    /p'
+	fi
+	if [ ${#why[@]} -gt 0 ]; then
+		echo "FAIL: $(IFS=';'; echo "${why[*]}" | sed 's/;/; /g')"
+		echo "  console: $CONSOLE"
+		echo "  output:  $TAP"
+		return 1
+	fi
+	echo "PASS: the benchmark completed; no kernel report in the guest log"
+	echo "  table: $txt"
+	echo "  CSV:   $csv"
+}
+
+if [ "$MODE" = bench ]; then
+	bench_main
+	exit
+fi
 
 mkdir -p "$OUT"
 rm -f "$CONSOLE" "$TAP" "$OUT/timeout"
