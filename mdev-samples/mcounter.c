@@ -179,7 +179,7 @@ static int mcounter_set_msi(struct mcounter *mc, struct vfio_irq_set *hdr,
 			if (IS_ERR(trigger))
 				return PTR_ERR(trigger);
 		}
-	} else if (hdr->count) {
+	} else if (!(hdr->flags & VFIO_IRQ_SET_DATA_NONE) || hdr->count) {
 		/* DATA_NONE with count 0 disables; nothing else is ours. */
 		return -EINVAL;
 	}

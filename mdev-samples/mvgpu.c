@@ -904,7 +904,9 @@ static ssize_t vm_show(struct device *dev, struct device_attribute *attr,
 		return sysfs_emit(buf, "none\n");
 	return sysfs_emit(buf, "%s\n", mg->vdev.kvm->stats_id);
 }
-static DEVICE_ATTR_RO(vm);
+
+/* It names the VMM's pid: for root only. */
+static DEVICE_ATTR_ADMIN_RO(vm);
 
 static struct attribute *mvgpu_attrs[] = {
 	&dev_attr_vm.attr,

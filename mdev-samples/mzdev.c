@@ -459,7 +459,8 @@ static int mzdev_set_msi(struct mzdev *mz, struct vfio_irq_set *hdr,
 			if (IS_ERR(trigger))
 				return PTR_ERR(trigger);
 		}
-	} else if (hdr->count) {
+	} else if (!(hdr->flags & VFIO_IRQ_SET_DATA_NONE) || hdr->count) {
+		/* DATA_NONE with count 0 disables; nothing else is ours. */
 		return -EINVAL;
 	}
 

@@ -139,6 +139,10 @@ static void open_cleanup(void *ctx, int ret)
 {
 	struct fault *f = ctx;
 
+	/* Open, whatever was injected: the pin must be there. */
+	if (!ret && f->s->vkt && f->s->pins)
+		MK_ASSERT_EQ(vkt_count(f->uuid, "gets") -
+			     vkt_count(f->uuid, "puts"), 1);
 	if (f->path == VFIO_PATH_CDEV) {
 		kvm_vfio_file_del(f->kv, f->dev.file);
 		vfio_dev_close(&f->dev);

@@ -131,9 +131,8 @@ static void start_under_kvm(struct __test_metadata *_metadata, struct vmm *v)
 	else
 		snprintf(want, sizeof(want), "none");
 	EXPECT_STREQ(want, got);
+	/* The open device holds its driver (kvm_amd: QEMU's fds do too). */
 	EXPECT_EQ(-EWOULDBLOCK, __rmmod(v->s->parent));
-	if (v->s->pins)
-		EXPECT_EQ(-EWOULDBLOCK, __rmmod("kvm_amd"));
 }
 
 /* After QEMU: no VM, nothing left in the sample, the device reopens. */
@@ -185,6 +184,9 @@ TEST_F_TIMEOUT(qemu, tcg_has_no_vm, 300)
 
 	snprintf(needle, sizeof(needle), "%s: vfio: the device requires KVM",
 		 v->uuid);
+	/* The core's line is rate limited (5 s): let earlier tests' pass. */
+	if (v->s->needs_vm)
+		sleep(6);
 	before = dmesg_count(needle);
 	ASSERT_EQ(0, qemu_start(&v->q, "tcg", v->sysfs));
 	if (v->s->needs_vm) {

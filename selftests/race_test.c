@@ -75,6 +75,7 @@ struct race {
 	int vm;
 	unsigned long added;	/* FILE_ADDs of @cur that worked */
 	bool wait_for_add;	/* cdev: the VM side adds the opener's file */
+	enum race_scenario sc;
 
 	int stop;		/* time is up */
 	struct timespec deadline;
@@ -171,8 +172,9 @@ static bool open_errno_expected(const struct race *r, int err)
 	/* A required device opened while no VM holds its file. */
 	if (err == EINVAL && r->s->needs_vm)
 		return true;
-	/* cdev: the file was bound already, by the killed child. */
-	if (err == EINVAL && r->path == VFIO_PATH_CDEV)
+	/* cdev: the file was bound already, by the VM's owner. */
+	if (err == EINVAL && r->path == VFIO_PATH_CDEV &&
+	    r->sc == OWNER_KILLED)
 		return true;
 	/* The gvt-like page tracking only serves the VM's own process. */
 	if (err == ESRCH && r->s == &mk_mvgpu)
@@ -343,7 +345,7 @@ static int owner(struct race *r, int file, int ready)
 
 static void owner_killed(struct race *r)
 {
-	int mine, p[2], status;
+	int mine, p[2], status, fd;
 	char c;
 	pid_t pid;
 
@@ -359,8 +361,18 @@ static void owner_killed(struct race *r)
 		if (pipe(p))
 			break;
 		pid = fork();
-		if (!pid)
+		if (!pid) {
+			/*
+			 * Keep only what the owner uses: a copy of the
+			 * opener's device fd would make the child, not the
+			 * opener, do the device's last close.
+			 */
+			for (fd = 3; fd < 1024; fd++)
+				if (fd != mine && fd != p[1] &&
+				    fd != r->iommufd)
+					close(fd);
 			_exit(owner(r, mine, p[1]));
+		}
 		close(p[1]);
 		/* Killed while setting up, or with everything open. */
 		if (rand() & 1) {
@@ -387,6 +399,7 @@ static void race_run(struct __test_metadata *_metadata, struct race *r,
 	long pins = -1;
 	int i, n;
 
+	r->sc = sc;
 	r->wait_for_add = sc != OWNER_KILLED;
 	ASSERT_EQ(0, pthread_create(&t, NULL, opener, &a));
 	if (sc == FILE_ADD_DEL)

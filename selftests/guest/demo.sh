@@ -24,6 +24,7 @@ say() {
 }
 
 fail() {
+	dmesg -n 7
 	echo "mdev-kvm: demo: FAILED: $*"
 	exit 1
 }
@@ -90,10 +91,10 @@ say "the vGPU's vm attribute:   $(cat /sys/bus/mdev/devices/$MVGPU/vm)" \
 	"(KVM's stats id: kvm-<pid of the VMM>)"
 [ "$(cat /sys/bus/mdev/devices/$MVGPU/vm)" = "kvm-$QEMU" ] ||
 	fail "the vGPU does not name QEMU's VM"
-if rmmod kvm_amd 2>/dev/null; then
-	fail "kvm_amd unloaded under a pinned VM"
+if rmmod mvgpu 2>/dev/null; then
+	fail "mvgpu unloaded with its vGPU open"
 fi
-say "rmmod kvm_amd is refused: the pin holds the VM and its module"
+say "rmmod mvgpu is refused: QEMU has the vGPU open"
 
 step "5. QEMU quits: the last close of the vGPU unpins, the VM is destroyed"
 echo "quit" >&3
@@ -106,13 +107,14 @@ say "the vGPU's vm attribute:   $(cat /sys/bus/mdev/devices/$MVGPU/vm)"
 [ "$(vms)" = none ] || fail "a VM outlived QEMU"
 
 step "6. Without KVM (-accel tcg) there is no VM to pin: the open is refused"
-host qemu-system-x86_64 -accel tcg -m 64 -nodefaults -display none -S \
-	-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/$MVGPU \
+host timeout 120 qemu-system-x86_64 -accel tcg -m 64 -nodefaults \
+	-display none -S -device vfio-pci,sysfsdev=/sys/bus/mdev/devices/$MVGPU \
 	</dev/null >$QLOG 2>&1 && fail "QEMU accepted the vGPU without KVM"
+grep -q "Invalid argument" $QLOG || { cat $QLOG; fail "not the core's EINVAL"; }
 sed 's/^/     /' $QLOG
 say "and the kernel says why, naming the device:"
 dmesg | grep "$MVGPU: vfio: the device requires KVM" | tail -n 1 |
-	sed 's/^/     /'
+	sed 's/^/     /' | grep . || fail "no log line naming the device"
 
 step "7. The control device needs no KVM: it opens under TCG too"
 rm -f $FIFO $QLOG

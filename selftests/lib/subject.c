@@ -53,6 +53,18 @@ void subject_assert_idle(const struct mk_subject *s, const char *uuid)
 		MK_ASSERT_TRUE(!strcmp(vkt_str(uuid, "pinned"), "none"),
 			       "%s pinned: %s", uuid, vkt_str(uuid, "pinned"));
 	}
+	if (s == &mk_mvgpu) {
+		/* The VM it names, "none" once closed: also a VM with no
+		 * debugfs directory, which kvm_vms_alive() cannot see.
+		 */
+		char p[MDEV_PATH_LEN + 4];
+
+		mdev_path(p, uuid);
+		strcat(p, "/vm");
+		MK_ASSERT_OK(__sysfs_read(p, vms, sizeof(vms)));
+		MK_ASSERT_TRUE(!strcmp(vms, "none"), "%s in VM %s", uuid,
+			       vms);
+	}
 	if (s == &mk_mzdev) {
 		MK_ASSERT_OK(__sysfs_read("/sys/kernel/debug/mzdev/vms", vms,
 					  sizeof(vms)));
