@@ -172,9 +172,17 @@ static bool open_errno_expected(const struct race *r, int err)
 	/* A required device opened while no VM holds its file. */
 	if (err == EINVAL && r->s->needs_vm)
 		return true;
-	/* cdev: the file was bound already, by the VM's owner. */
+	/*
+	 * cdev, where the VM side may hold the last reference to the
+	 * opener's previous file: the VM's owner bound it, or closing the
+	 * VM puts it (kvm-vfio holds a reference to each file it has), and
+	 * until that last close the device is still open, so a fresh
+	 * file's bind is refused. The checks after the race catch a
+	 * device that stays open. FILE_ADD/FILE_DEL alone never does this:
+	 * the opener takes its file out of the VM itself.
+	 */
 	if (err == EINVAL && r->path == VFIO_PATH_CDEV &&
-	    r->sc == OWNER_KILLED)
+	    r->sc != FILE_ADD_DEL)
 		return true;
 	/* The gvt-like page tracking only serves the VM's own process. */
 	if (err == ESRCH && r->s == &mk_mvgpu)
