@@ -14,7 +14,10 @@ source "$(dirname "$0")/common.sh"
 
 set_kernel_paths
 mkdir -p "$CACHE/src" "$CACHE/obj" "$CACHE/ccache"
-exec 9>"$CACHE/.lock-${KLINK#obj-}"
+# One lock for every kernel build: the debug and bench flavours share the
+# series tree (applying the series is a git operation on it), and two
+# builds at once on this machine only slow each other down.
+exec 9>"$CACHE/.lock"
 flock 9
 
 GIT_IDENT_NAME=$(git -C "$TOP" config user.name || echo mdev-kvm)
