@@ -42,6 +42,12 @@ REPORTS+='inconsistent lock state|suspicious RCU usage|UBSAN:|'
 REPORTS+='unreferenced object|INFO: task .* blocked|detected stall|'
 REPORTS+='soft lockup|hard LOCKUP|page allocation failure'
 
+# One guest at a time on this machine: a second run would share build/$MODE
+# and halve the CPU of the first.
+mkdir -p "$CACHE"
+exec 8>"$CACHE/.guest.lock"
+flock 8
+
 case "$OUT" in *,*) die "QEMU cannot log to a path with a comma: $OUT" ;; esac
 
 build_initramfs() {
