@@ -16,7 +16,8 @@ set_kernel_paths
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-git -C "$KSRC" format-patch -q -N --zero-commit --no-signature \
+# A fixed abbreviation: the index lines do not change with the object count.
+git -C "$KSRC" -c core.abbrev=9 format-patch -q -N --zero-commit --no-signature \
 	-o "$tmp" base..HEAD
 rm -f "$TOP"/core/*.patch "$TOP"/kvm-bridge/*.patch
 for p in "$tmp"/*.patch; do
