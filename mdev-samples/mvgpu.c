@@ -12,25 +12,56 @@
  *  - at open, one vGPU per VM (-EEXIST for a second), and a KVM page-track
  *    notifier on the VM; at close, the reverse, in reverse order; the VM
  *    itself is unpinned by the core after close, outside every VFIO lock;
- *  - the guest programs the guest-physical address of its graphics
- *    translation table (GTT) into BAR0; the device reads the entries
- *    from guest memory through the pinned VM (kvm_read_guest() under the
- *    VM's srcu) and write-protects their pages, counting the writes the
- *    guest then makes and raising an interrupt for each.
+ *  - guest memory is reached the way kvmgt reaches it: as DMA, through
+ *    vfio_dma_rw() on the device (the IOVA space the VMM mapped, on the
+ *    group and the iommufd path alike), never through KVM; KVM is used
+ *    only for what needs the VM: write-protecting the GTT's pages and
+ *    hearing of the guest's writes to them.
+ *
+ * The register interface (BAR0, 32-bit accesses only) is a small state
+ * machine, enforced below:
+ *
+ *   CLOSED --open--> IDLE --GTT_CTRL=LOAD, table valid--> LOADED
+ *                     ^ |                                  |
+ *                     | +--LOAD, table invalid: GTT_ERROR--+
+ *                     +---- UNLOAD, reset, close, a memslot of the
+ *                           table deleted (then GTT_ERROR) -----+
+ *
+ *  - IDLE: GTT_BASE_LO/HI and GTT_ENTRIES are writable. LOAD latches
+ *    them, write-protects the table's pages (at most two) and only then
+ *    reads the table into GTT_SHADOW, so that no guest write is lost
+ *    between the two; a table that is misaligned, empty, larger than the
+ *    type allows, not mapped for DMA or outside guest memory leaves the
+ *    device IDLE with STATUS_GTT_ERROR set.
+ *  - LOADED: GTT_BASE_LO/HI and GTT_ENTRIES are read-only (writes are
+ *    ignored): what is protected and shadowed is only ever the table that
+ *    was loaded. A vCPU write to a protected page that lands in the table
+ *    updates the shadow, counts in GTT_WRITES and raises IRQ_GTT_WRITE.
+ *    LOAD reloads the same table; UNLOAD unprotects and goes IDLE.
+ *  - In any open state: DOORBELL counts and raises IRQ_DOORBELL;
+ *    IRQ_STATUS is write-1-to-clear; IRQ_ENABLE takes the known bits.
+ *    Unknown registers read 0 and ignore writes.
+ *  - Reset (VFIO_DEVICE_RESET) and close: UNLOAD, every register, the
+ *    interrupts and BAR2 back to power-on state (BAR2 zeroed, so that
+ *    nothing one VM wrote is read by the next).
  *
  * The rest is a plain emulated PCI function: config space with BAR0 (the
- * registers below) and BAR2 (an aperture of memory userspace can mmap),
- * INTx and MSI through eventfds, reset. Three types of vGPU take their
- * aperture from one budget (module parameter aperture_mb).
+ * registers above) and BAR2 (an aperture of memory userspace can mmap),
+ * INTx and MSI through eventfds. Three types of vGPU take their aperture
+ * from one budget (module parameter aperture_mb).
  *
  * The device's sysfs attribute "vm" names the VM a vGPU is open in (KVM's
  * stats id, "kvm-<pid of the VMM>"), or "none": what an admin looks at to
- * see which VMM holds a vGPU.
+ * see which VMM holds a vGPU. /sys/kernel/debug/mvgpu/<uuid>/gtt shows
+ * the loaded table, the pages it protects and how many writes KVM
+ * reported, for the tests.
  *
- * Left out on purpose: any real graphics, display, DMA through the IOMMU,
- * migration, and the GTT entries' meaning (the device only shadows them).
+ * Left out on purpose: any real graphics, display, migration, a vIOMMU
+ * (the GTT address is a guest-physical address, used as the IOVA too, as
+ * it is without one), and the GTT entries' meaning (only shadowed).
  */
 #include <linux/cdev.h>
+#include <linux/debugfs.h>
 #include <linux/eventfd.h>
 #include <linux/kvm_host.h>
 #include <linux/kvm_vfio.h>
@@ -38,6 +69,7 @@
 #include <linux/module.h>
 #include <linux/pci_ids.h>
 #include <linux/pci_regs.h>
+#include <linux/seq_file.h>
 #include <linux/vfio.h>
 #include <linux/vmalloc.h>
 #include <asm/kvm_page_track.h>
@@ -62,9 +94,9 @@
 #define MVGPU_REG_IRQ_STATUS	0x0c	/* RW1C: MVGPU_IRQ_* */
 #define MVGPU_REG_IRQ_ENABLE	0x10	/* RW: MVGPU_IRQ_* */
 #define MVGPU_REG_DOORBELLS	0x14	/* RO: doorbells rung */
-#define MVGPU_REG_GTT_BASE_LO	0x18	/* RW: guest-physical GTT address */
+#define MVGPU_REG_GTT_BASE_LO	0x18	/* RW in IDLE: GTT address */
 #define MVGPU_REG_GTT_BASE_HI	0x1c
-#define MVGPU_REG_GTT_ENTRIES	0x20	/* RW: 8-byte entries to shadow */
+#define MVGPU_REG_GTT_ENTRIES	0x20	/* RW in IDLE: 8-byte entries */
 #define MVGPU_REG_GTT_CTRL	0x24	/* WO: MVGPU_GTT_LOAD/UNLOAD */
 #define MVGPU_REG_GTT_WRITES	0x28	/* RO: guest writes to the GTT */
 #define MVGPU_REG_GTT_SHADOW	0x100	/* RO: the entries as read */
@@ -78,6 +110,9 @@
 #define MVGPU_GTT_LOAD		1
 #define MVGPU_GTT_UNLOAD	2
 #define MVGPU_GTT_MAX_ENTRIES	((MVGPU_BAR0_SIZE - MVGPU_REG_GTT_SHADOW) / 8)
+/* The largest table is under a page: it spans at most two. */
+#define MVGPU_GTT_MAX_PAGES	2
+static_assert(MVGPU_GTT_MAX_ENTRIES * 8 <= PAGE_SIZE);
 
 struct mvgpu_type {
 	struct mdev_type type;
@@ -91,17 +126,28 @@ struct mvgpu {
 	void *aperture;			/* BAR2, vmalloc_user() */
 	struct list_head vm_node;	/* in mvgpu_vms, while open */
 	struct kvm_page_track_notifier_node track_node;
+	struct dentry *debugfs;
 
 	struct mutex lock;		/* the state below */
 	u8 config[MVGPU_CONFIG_SIZE];
 	u32 irq_status;
 	u32 irq_enable;
 	u32 doorbells;
-	u64 gtt_base;
+	u64 gtt_base;			/* the registers, written in IDLE */
 	u32 gtt_entries;
 	u32 gtt_writes;
-	bool gtt_loaded;
 	bool gtt_error;
+	/*
+	 * The table LOAD latched: the only one tracked and shadowed. Each
+	 * bit of @tracked is one write-tracking reference held on @gfn[i].
+	 */
+	struct {
+		u64 base;
+		u32 entries;		/* 0: IDLE */
+		gfn_t gfn[MVGPU_GTT_MAX_PAGES];
+		unsigned long tracked;
+	} gtt;
+	u32 track_notified;		/* track_write() calls, for debugfs */
 	u64 gtt_shadow[MVGPU_GTT_MAX_ENTRIES];
 	int irq_index;			/* VFIO_PCI_*_IRQ_INDEX, or -1 */
 	struct eventfd_ctx *irq_trigger;
@@ -138,6 +184,7 @@ static struct {
 	struct device dev;
 	struct mdev_parent parent;
 	struct class *class;
+	struct dentry *debugfs;
 } mvgpu_parent;
 
 static struct mvgpu *to_mvgpu(struct vfio_device *vdev)
@@ -235,66 +282,71 @@ static int mvgpu_set_irqs(struct mvgpu *mg, struct vfio_irq_set *hdr,
 	return 0;
 }
 
-/* --- the GTT: guest memory read and write-protected through KVM ------- */
+/* --- the GTT: read as DMA, write-protected through KVM ---------------- */
 
-static void mvgpu_gtt_unprotect(struct mvgpu *mg, gfn_t first, gfn_t last)
+static bool mvgpu_gtt_loaded(struct mvgpu *mg)
 {
-	gfn_t gfn;
-
-	for (gfn = first; gfn <= last; gfn++)
-		kvm_write_track_remove_gfn(mg->vdev.kvm, gfn);
+	return mg->gtt.entries;
 }
 
+/* Drops the write tracking LOAD took, and the latched table: IDLE. */
 static void mvgpu_gtt_unload(struct mvgpu *mg)
 {
-	u64 end = mg->gtt_base + (u64)mg->gtt_entries * 8 - 1;
+	unsigned int i;
 
 	lockdep_assert_held(&mg->lock);
 
-	if (mg->gtt_loaded)
-		mvgpu_gtt_unprotect(mg, gpa_to_gfn(mg->gtt_base),
-				    gpa_to_gfn(end));
-	mg->gtt_loaded = false;
+	for_each_set_bit(i, &mg->gtt.tracked, MVGPU_GTT_MAX_PAGES)
+		kvm_write_track_remove_gfn(mg->vdev.kvm, mg->gtt.gfn[i]);
+	mg->gtt.tracked = 0;
+	mg->gtt.entries = 0;
 }
 
 /*
- * Reads the GTT the guest programmed from its memory and write-protects
- * its pages. Runs in the context of the user's write to GTT_CTRL, between
- * open_device() and close_device(), so vdev.kvm is pinned.
+ * LOAD: latches the table the registers describe, write-protects its
+ * pages, then reads it. Protecting first means that a guest write racing
+ * with the load is either in memory before the read, or reported to
+ * mvgpu_track_write() after it (which waits for mg->lock): never lost.
+ * Runs between open_device() and close_device(), so vdev.kvm is pinned
+ * and the track notifier registered.
  */
 static int mvgpu_gtt_load(struct mvgpu *mg)
 {
-	struct kvm *kvm = mg->vdev.kvm;
-	u64 len = (u64)mg->gtt_entries * 8;
-	gfn_t first, last, gfn;
-	int idx, ret;
+	u64 base = mg->gtt_base, len = (u64)mg->gtt_entries * 8;
+	gfn_t first, last;
+	unsigned int i;
+	int ret;
 
 	lockdep_assert_held(&mg->lock);
 
 	mvgpu_gtt_unload(mg);
 	if (!mg->gtt_entries || mg->gtt_entries > mg->type->gtt_entries ||
-	    !IS_ALIGNED(mg->gtt_base, 8) || mg->gtt_base + len < mg->gtt_base)
+	    !IS_ALIGNED(base, 8) || base + len < base)
 		return -EINVAL;
 
-	idx = srcu_read_lock(&kvm->srcu);
-	ret = kvm_read_guest(kvm, mg->gtt_base, mg->gtt_shadow, len);
-	srcu_read_unlock(&kvm->srcu, idx);
-	if (ret)
-		return ret;
-
-	first = gpa_to_gfn(mg->gtt_base);
-	last = gpa_to_gfn(mg->gtt_base + len - 1);
-	for (gfn = first; gfn <= last; gfn++) {
-		ret = kvm_write_track_add_gfn(kvm, gfn);
+	first = gpa_to_gfn(base);
+	last = gpa_to_gfn(base + len - 1);
+	for (i = 0; i <= last - first; i++) {
+		mg->gtt.gfn[i] = first + i;
+		/* Fails for a gfn outside every memslot. */
+		ret = kvm_write_track_add_gfn(mg->vdev.kvm, mg->gtt.gfn[i]);
 		if (ret)
 			goto err_unprotect;
+		/* One tracking reference, ours until mvgpu_gtt_unload(). */
+		__set_bit(i, &mg->gtt.tracked);
 	}
-	mg->gtt_loaded = true;
+
+	/* The table as the device sees it: through the IOMMU, as DMA. */
+	ret = vfio_dma_rw(&mg->vdev, base, mg->gtt_shadow, len, false);
+	if (ret)
+		goto err_unprotect;
+	mg->gtt.base = base;
+	mg->gtt.entries = mg->gtt_entries;
 	return 0;
 
 err_unprotect:
-	if (gfn > first)
-		mvgpu_gtt_unprotect(mg, first, gfn - 1);
+	mvgpu_gtt_unload(mg);
+	memset(mg->gtt_shadow, 0, sizeof(mg->gtt_shadow));
 	return ret;
 }
 
@@ -303,37 +355,50 @@ static void mvgpu_track_write(gpa_t gpa, const u8 *val, int len,
 			      struct kvm_page_track_notifier_node *node)
 {
 	struct mvgpu *mg = container_of(node, struct mvgpu, track_node);
-	u64 start, end;
+	u64 start, end, lo, hi;
 
 	guard(mutex)(&mg->lock);
-	start = mg->gtt_base;
-	end = start + (u64)mg->gtt_entries * 8;
-	if (!mg->gtt_loaded || gpa + len <= start || gpa >= end)
+	mg->track_notified++;
+	if (!mvgpu_gtt_loaded(mg) || len <= 0)
+		return;
+	/* Only the latched table: the registers may say anything. */
+	start = mg->gtt.base;
+	end = start + (u64)mg->gtt.entries * 8;
+	lo = max_t(u64, gpa, start);
+	hi = min_t(u64, gpa + len, end);
+	if (lo >= hi)
 		return;
 	/* Keep the shadow in sync with what the guest wrote. */
-	if (gpa >= start && gpa + len <= end)
-		memcpy((u8 *)mg->gtt_shadow + (gpa - start), val, len);
+	memcpy((u8 *)mg->gtt_shadow + (lo - start), val + (lo - gpa), hi - lo);
 	mg->gtt_writes++;
 	mvgpu_raise(mg, MVGPU_IRQ_GTT_WRITE);
 }
 
-/* A memslot goes away: its pages are no longer ours to protect. */
+/*
+ * A memslot is deleted (KVM refuses to move one while we are
+ * registered). KVM drops the slot's write tracking itself, so those
+ * references are no longer ours; a table that lost part of its memory
+ * is unloaded, which drops what we still hold in the other slot.
+ */
 static void mvgpu_track_remove_region(gfn_t gfn, unsigned long nr_pages,
 				      struct kvm_page_track_notifier_node *node)
 {
 	struct mvgpu *mg = container_of(node, struct mvgpu, track_node);
-	gfn_t first, last;
+	bool lost = false;
+	unsigned int i;
 
 	guard(mutex)(&mg->lock);
-	if (!mg->gtt_loaded)
-		return;
-	first = gpa_to_gfn(mg->gtt_base);
-	last = gpa_to_gfn(mg->gtt_base + (u64)mg->gtt_entries * 8 - 1);
-	if (last >= gfn && first < gfn + nr_pages) {
-		/* KVM drops the slot's tracking itself. */
-		mg->gtt_loaded = false;
-		mg->gtt_error = true;
+	for_each_set_bit(i, &mg->gtt.tracked, MVGPU_GTT_MAX_PAGES) {
+		if (mg->gtt.gfn[i] >= gfn && mg->gtt.gfn[i] - gfn < nr_pages) {
+			/* The reference went with the slot. */
+			__clear_bit(i, &mg->gtt.tracked);
+			lost = true;
+		}
 	}
+	if (!lost)
+		return;
+	mvgpu_gtt_unload(mg);
+	mg->gtt_error = true;
 }
 
 /* --- config space and registers --------------------------------------- */
@@ -423,7 +488,7 @@ static u32 mvgpu_reg_read(struct mvgpu *mg, unsigned int off)
 		return MVGPU_ID;
 	case MVGPU_REG_STATUS:
 		return (mg->vdev.kvm ? MVGPU_STATUS_VM : 0) |
-		       (mg->gtt_loaded ? MVGPU_STATUS_GTT : 0) |
+		       (mvgpu_gtt_loaded(mg) ? MVGPU_STATUS_GTT : 0) |
 		       (mg->gtt_error ? MVGPU_STATUS_GTT_ERROR : 0);
 	case MVGPU_REG_IRQ_STATUS:
 		return mg->irq_status;
@@ -459,15 +524,20 @@ static void mvgpu_reg_write(struct mvgpu *mg, unsigned int off, u32 val)
 		mg->irq_enable = val & (MVGPU_IRQ_DOORBELL |
 					MVGPU_IRQ_GTT_WRITE);
 		break;
+	/* The table's registers are read-only while it is LOADED. */
 	case MVGPU_REG_GTT_BASE_LO:
-		mg->gtt_base = (mg->gtt_base & GENMASK_ULL(63, 32)) | val;
+		if (!mvgpu_gtt_loaded(mg))
+			mg->gtt_base = (mg->gtt_base & GENMASK_ULL(63, 32)) |
+				       val;
 		break;
 	case MVGPU_REG_GTT_BASE_HI:
-		mg->gtt_base = (mg->gtt_base & GENMASK_ULL(31, 0)) |
-			       (u64)val << 32;
+		if (!mvgpu_gtt_loaded(mg))
+			mg->gtt_base = (mg->gtt_base & GENMASK_ULL(31, 0)) |
+				       (u64)val << 32;
 		break;
 	case MVGPU_REG_GTT_ENTRIES:
-		mg->gtt_entries = val;
+		if (!mvgpu_gtt_loaded(mg))
+			mg->gtt_entries = val;
 		break;
 	case MVGPU_REG_GTT_CTRL:
 		if (val == MVGPU_GTT_LOAD) {
@@ -480,11 +550,16 @@ static void mvgpu_reg_write(struct mvgpu *mg, unsigned int off, u32 val)
 	}
 }
 
-/* Back to power-on state; the VM stays pinned, the GTT is dropped. */
+/*
+ * Back to power-on state: the GTT is unloaded, BAR2 zeroed; the VM stays
+ * pinned. Also what close does, so that a closed vGPU holds nothing of
+ * the VM that had it.
+ */
 static void mvgpu_reset(struct mvgpu *mg)
 {
 	lockdep_assert_held(&mg->lock);
 
+	memset(mg->aperture, 0, (size_t)mg->type->aperture_mb << 20);
 	mvgpu_gtt_unload(mg);
 	mvgpu_irq_disable(mg);
 	mvgpu_config_init(mg);
@@ -495,6 +570,7 @@ static void mvgpu_reset(struct mvgpu *mg)
 	mg->gtt_entries = 0;
 	mg->gtt_writes = 0;
 	mg->gtt_error = false;
+	mg->track_notified = 0;
 	memset(mg->gtt_shadow, 0, sizeof(mg->gtt_shadow));
 }
 
@@ -510,6 +586,8 @@ static ssize_t mvgpu_access(struct mvgpu *mg, char __user *ubuf, size_t count,
 	if (index == VFIO_PCI_BAR2_REGION_INDEX) {
 		if (off >= size || count > size - off)
 			return -EINVAL;
+		/* Ordered against the zeroing at reset and close. */
+		guard(mutex)(&mg->lock);
 		if (write ? copy_from_user(mg->aperture + off, ubuf, count) :
 			    copy_to_user(ubuf, mg->aperture + off, count))
 			return -EFAULT;
@@ -625,10 +703,7 @@ static int mvgpu_open_device(struct vfio_device *vdev)
 	ret = kvm_page_track_register_notifier(vdev->kvm, &mg->track_node);
 	if (ret)
 		goto err_leave_vm;
-
-	mutex_lock(&mg->lock);
-	mvgpu_reset(mg);
-	mutex_unlock(&mg->lock);
+	/* Nothing to reset: init and the last close left it at power-on. */
 	return 0;
 
 err_leave_vm:
@@ -845,6 +920,25 @@ static const struct vfio_device_ops mvgpu_dev_ops = {
 
 /* --- mdev driver ------------------------------------------------------ */
 
+/* The loaded table and the pages it protects, for the tests. */
+static int mvgpu_gtt_show(struct seq_file *m, void *unused)
+{
+	struct mvgpu *mg = m->private;
+	unsigned int i;
+
+	guard(mutex)(&mg->lock);
+	seq_printf(m, "loaded %d base %#llx entries %u notified %u tracked",
+		   mvgpu_gtt_loaded(mg), mg->gtt.base, mg->gtt.entries,
+		   mg->track_notified);
+	if (!mg->gtt.tracked)
+		seq_puts(m, " none");
+	for_each_set_bit(i, &mg->gtt.tracked, MVGPU_GTT_MAX_PAGES)
+		seq_printf(m, " %#llx", (u64)mg->gtt.gfn[i]);
+	seq_putc(m, '\n');
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(mvgpu_gtt);
+
 static int mvgpu_probe(struct mdev_device *mdev)
 {
 	struct mvgpu *mg;
@@ -858,6 +952,9 @@ static int mvgpu_probe(struct mdev_device *mdev)
 	if (ret)
 		goto err_put_vdev;
 	dev_set_drvdata(&mdev->dev, mg);
+	mg->debugfs = debugfs_create_dir(dev_name(&mdev->dev),
+					 mvgpu_parent.debugfs);
+	debugfs_create_file("gtt", 0400, mg->debugfs, mg, &mvgpu_gtt_fops);
 	return 0;
 
 err_put_vdev:
@@ -869,6 +966,8 @@ static void mvgpu_remove(struct mdev_device *mdev)
 {
 	struct mvgpu *mg = dev_get_drvdata(&mdev->dev);
 
+	/* Waits for readers: none left once it returns. */
+	debugfs_remove_recursive(mg->debugfs);
 	vfio_unregister_group_dev(&mg->vdev);
 	vfio_put_device(&mg->vdev);
 }
@@ -937,9 +1036,10 @@ static int __init mvgpu_init(void)
 	int ret;
 
 	atomic_set(&mvgpu_avail_mb, aperture_mb);
+	mvgpu_parent.debugfs = debugfs_create_dir(MVGPU_NAME, NULL);
 	ret = mdev_register_driver(&mvgpu_driver);
 	if (ret)
-		return ret;
+		goto err_remove_debugfs;
 
 	mvgpu_parent.class = class_create(MVGPU_NAME);
 	if (IS_ERR(mvgpu_parent.class)) {
@@ -969,6 +1069,8 @@ err_destroy_class:
 	class_destroy(mvgpu_parent.class);
 err_unregister_driver:
 	mdev_unregister_driver(&mvgpu_driver);
+err_remove_debugfs:
+	debugfs_remove_recursive(mvgpu_parent.debugfs);
 	return ret;
 }
 
@@ -978,6 +1080,7 @@ static void __exit mvgpu_exit(void)
 	device_unregister(&mvgpu_parent.dev);
 	class_destroy(mvgpu_parent.class);
 	mdev_unregister_driver(&mvgpu_driver);
+	debugfs_remove_recursive(mvgpu_parent.debugfs);
 }
 
 module_init(mvgpu_init);

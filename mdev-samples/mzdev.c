@@ -7,26 +7,40 @@
  * vfio_device_kvm_ops (.required = false):
  *
  *  - opened through a file that is attached to a VM, the core pins the VM
- *    and the function registers with it ("interpretation" on s390: the
- *    device then reaches guest memory itself); the driver keeps the list
+ *    and the function registers with it (as s390 registers a zPCI
+ *    function with the VM for interpretation); the driver keeps the list
  *    of functions registered with each VM, as s390 keeps kvm->arch's PCI
- *    list; at close it unregisters, and the core unpins after close;
- *  - opened with no VM, it works the same, minus the guest memory.
+ *    list, and STATUS_VM tells the guest; at close it unregisters, and
+ *    the core unpins after close;
+ *  - opened with no VM, it works the same, unregistered.
  *
- * What it does with the VM: the user programs the guest-physical address
- * of a function measurement block (FMB); on each doorbell the function
- * counts, and with a VM pinned writes the FMB into guest memory with
- * KVM's kvm_vfio_write_guest(), which takes the VM's srcu and marks the
- * page dirty for migration (plain kvm_write_guest() is for vCPUs: from a
- * device it would warn). Without a VM the counters are read from BAR0
- * only. A bad FMB address (misaligned, crossing a page, outside guest
- * memory) is refused with an error bit in STATUS and nothing written.
+ * The function measurement block (FMB): the user programs its address
+ * and enables it; on each doorbell the function counts and, with the FMB
+ * enabled, writes the block as DMA through vfio_dma_rw(), into the IOVA
+ * space the VMM mapped (on the group and the iommufd path alike; a write
+ * marks the pages dirty for migration there). That needs no VM: the FMB
+ * works the same with or without one, as zPCI's does; what the VM adds
+ * is the registration.
+ *
+ * BAR0 (32-bit accesses only) is a small state machine, enforced below:
+ *
+ *  - FMB disabled (power-on): FMB_LO/HI are writable. FMB_CTRL=1 checks
+ *    the address (8-byte aligned, the block within one page) and enables
+ *    the FMB with that address latched; a bad address leaves it disabled
+ *    with STATUS_FMB_ERROR set.
+ *  - FMB enabled: FMB_LO/HI are read-only (writes ignored). Each doorbell
+ *    writes the block at the latched address; STATUS_FMB_ERROR tells
+ *    whether the last write failed (the IOVA not mapped, or read-only).
+ *    FMB_CTRL=0 disables it and clears the error.
+ *  - In any state: DOORBELL counts and signals MSI; the counters and the
+ *    rest are read-only. Reset and close: everything back to power-on.
  *
  * Around it: config space with an MSI capability, BAR0 registers, MSI
  * through an eventfd. Three types differ by their number of counters,
  * taken from one budget (module parameter counters).
  *
- * Left out on purpose: INTx, DMA, real s390 interpretation (AIF, IOAT),
+ * Left out on purpose: INTx, DMA beyond the FMB, real s390 interpretation
+ * (AIF, IOAT),
  * migration. /sys/kernel/debug/mzdev/vms lists the functions registered
  * with each VM, for the tests.
  *
@@ -39,6 +53,7 @@
 #include <linux/eventfd.h>
 #include <linux/kvm_host.h>
 #include <linux/kvm_vfio.h>
+#include <linux/slab.h>
 #include <linux/mdev.h>
 #include <linux/module.h>
 #include <linux/pci_ids.h>
@@ -63,9 +78,9 @@
 #define MZDEV_REG_ID		0x00	/* RO: MZDEV_ID */
 #define MZDEV_REG_STATUS	0x04	/* RO: MZDEV_STATUS_* */
 #define MZDEV_REG_DOORBELL	0x08	/* WO: count, write the FMB, MSI */
-#define MZDEV_REG_FMB_LO	0x10	/* RW: guest-physical FMB address */
+#define MZDEV_REG_FMB_LO	0x10	/* RW while disabled: FMB IOVA */
 #define MZDEV_REG_FMB_HI	0x14
-#define MZDEV_REG_FMB_CTRL	0x18	/* RW: 1 = update the FMB */
+#define MZDEV_REG_FMB_CTRL	0x18	/* RW: 1 = enabled */
 #define MZDEV_REG_NR_COUNTERS	0x1c	/* RO */
 #define MZDEV_REG_UID		0x20	/* RO: the uid sysfs attribute */
 #define MZDEV_REG_COUNTERS	0x100	/* RO: u64 counters */
@@ -138,24 +153,33 @@ static struct mzdev *to_mzdev(struct vfio_device *vdev)
 	return container_of(vdev, struct mzdev, vdev);
 }
 
-/* --- the FMB: guest memory written through the pinned VM -------------- */
+/* --- the FMB: written as DMA ------------------------------------------ */
 
-/*
- * Writes the FMB into guest memory: 8-byte aligned, within one page, all
- * of it guest memory, or nothing is written.
- */
+static size_t mzdev_fmb_len(struct mzdev *mz)
+{
+	return struct_size_t(struct mzdev_fmb, counters, mz->type->counters);
+}
+
+/* FMB_CTRL=1: a block 8-byte aligned, within one page. */
+static int mzdev_fmb_enable(struct mzdev *mz)
+{
+	lockdep_assert_held(&mz->lock);
+
+	if (!IS_ALIGNED(mz->fmb_addr, 8) ||
+	    offset_in_page(mz->fmb_addr) + mzdev_fmb_len(mz) > PAGE_SIZE)
+		return -EINVAL;
+	mz->fmb_ctrl = 1;
+	return 0;
+}
+
+/* Writes the block at the latched address, through the IOMMU. */
 static int mzdev_fmb_update(struct mzdev *mz)
 {
-	size_t len = struct_size_t(struct mzdev_fmb, counters,
-				   mz->type->counters);
+	size_t len = mzdev_fmb_len(mz);
 	struct mzdev_fmb *fmb;
 	int i, ret;
 
 	lockdep_assert_held(&mz->lock);
-
-	if (!IS_ALIGNED(mz->fmb_addr, 8) ||
-	    offset_in_page(mz->fmb_addr) + len > PAGE_SIZE)
-		return -EINVAL;
 
 	fmb = kzalloc(len, GFP_KERNEL);
 	if (!fmb)
@@ -165,8 +189,7 @@ static int mzdev_fmb_update(struct mzdev *mz)
 	for (i = 0; i < mz->type->counters; i++)
 		fmb->counters[i] = cpu_to_le64(mz->counters[i]);
 
-	/* Only from the VM's owner (-EPERM), e.g. QEMU, which rings. */
-	ret = kvm_vfio_write_guest(mz->vdev.kvm, mz->fmb_addr, fmb, len);
+	ret = vfio_dma_rw(&mz->vdev, mz->fmb_addr, fmb, len, true);
 	kfree(fmb);
 	return ret;
 }
@@ -183,7 +206,7 @@ static void mzdev_doorbell(struct mzdev *mz)
 		if (!(n & (BIT_ULL(i) - 1)))
 			mz->counters[i]++;
 	mz->sequence++;
-	if (mz->vdev.kvm && (mz->fmb_ctrl & 1))
+	if (mz->fmb_ctrl)
 		mz->fmb_error = mzdev_fmb_update(mz) != 0;
 	if (mz->msi)
 		eventfd_signal(mz->msi);
@@ -264,16 +287,23 @@ static void mzdev_reg_write(struct mzdev *mz, unsigned int off, u32 val)
 	case MZDEV_REG_DOORBELL:
 		mzdev_doorbell(mz);
 		break;
+	/* The address is read-only while the FMB is enabled. */
 	case MZDEV_REG_FMB_LO:
-		mz->fmb_addr = (mz->fmb_addr & GENMASK_ULL(63, 32)) | val;
+		if (!mz->fmb_ctrl)
+			mz->fmb_addr = (mz->fmb_addr & GENMASK_ULL(63, 32)) |
+				       val;
 		break;
 	case MZDEV_REG_FMB_HI:
-		mz->fmb_addr = (mz->fmb_addr & GENMASK_ULL(31, 0)) |
-			       (u64)val << 32;
+		if (!mz->fmb_ctrl)
+			mz->fmb_addr = (mz->fmb_addr & GENMASK_ULL(31, 0)) |
+				       (u64)val << 32;
 		break;
 	case MZDEV_REG_FMB_CTRL:
-		mz->fmb_ctrl = val & 1;
 		mz->fmb_error = false;
+		if (!(val & 1))
+			mz->fmb_ctrl = 0;
+		else if (!mz->fmb_ctrl)
+			mz->fmb_error = mzdev_fmb_enable(mz) != 0;
 		break;
 	}
 }

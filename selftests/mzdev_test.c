@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The zdev-like sample, mdev-samples/mzdev.c, on the group and the cdev
- * path: it works without a VM; with one it registers with the VM and
- * writes its measurement block into guest memory through the pinned VM,
- * until its last close, even after the VM's own fds are gone.
+ * path: it works without a VM; with one it registers with the VM until
+ * its last close, even after the VM's own fds are gone. Its measurement
+ * block is DMA (vfio_dma_rw()) into the memory the VMM mapped for the
+ * device, with or without a VM; the address is latched while enabled.
  */
 #include <stdio.h>
 #include <string.h>
@@ -41,8 +42,10 @@ struct fmb {
 	__u64 counters[4];
 };
 
+/* Disables the FMB, programs its address and enables it. */
 static void fmb_program(struct vfio_dev *d, __u64 gpa)
 {
+	vfio_bar0_write(d, REG_FMB_CTRL, 0);
 	vfio_bar0_write(d, REG_FMB_LO, (__u32)gpa);
 	vfio_bar0_write(d, REG_FMB_HI, gpa >> 32);
 	vfio_bar0_write(d, REG_FMB_CTRL, 1);
@@ -107,6 +110,17 @@ FIXTURE_TEARDOWN(mzdev)
 	munmap(self->mem, MEM_SIZE);
 }
 
+/* Opens the device and maps guest memory for its DMA at IOVA = GPA. */
+static void mzdev_open(struct vfio_dev *d, unsigned char *mem)
+{
+	int ret;
+
+	vfio_dev_open(d);
+	/* The group path keeps the container's mapping across a reopen. */
+	ret = __vfio_dev_dma_map(d, 0, mem, MEM_SIZE, true);
+	MK_ASSERT_TRUE(ret == 0 || ret == -EEXIST, "DMA map: %d", ret);
+}
+
 static struct fmb *guest_fmb(unsigned char *mem)
 {
 	return (struct fmb *)(mem + FMB_GPA);
@@ -116,7 +130,7 @@ TEST_F(mzdev, works_without_vm_and_pins_nothing)
 {
 	__u8 cfg[256];
 
-	vfio_dev_open(&self->dev);
+	mzdev_open(&self->dev, self->mem);
 	/* Config space in one read, as QEMU does. */
 	ASSERT_EQ(256, __vfio_region_read(&self->dev,
 					  VFIO_PCI_CONFIG_REGION_INDEX, 0,
@@ -133,8 +147,9 @@ TEST_F(mzdev, works_without_vm_and_pins_nothing)
 	/* Counter 0 counts doorbells, counter 1 every second one. */
 	EXPECT_EQ(3, vfio_bar0_read(&self->dev, REG_COUNTERS));
 	EXPECT_EQ(1, vfio_bar0_read(&self->dev, REG_COUNTERS + 8));
-	/* No VM, no guest memory written. */
-	EXPECT_EQ(0, guest_fmb(self->mem)->format);
+	/* The FMB is DMA: written without a VM too. */
+	EXPECT_EQ(1, guest_fmb(self->mem)->format);
+	EXPECT_EQ(3, guest_fmb(self->mem)->sequence);
 
 	/* And nothing holds the VM. */
 	close(self->kv);
@@ -147,7 +162,7 @@ TEST_F(mzdev, works_without_vm_and_pins_nothing)
 TEST_F(mzdev, with_vm_registers_and_writes_the_fmb_to_guest_memory)
 {
 	kvm_vfio_file_add(self->kv, self->dev.file);
-	vfio_dev_open(&self->dev);
+	mzdev_open(&self->dev, self->mem);
 	EXPECT_EQ(STATUS_VM, vfio_bar0_read(&self->dev, REG_STATUS));
 	EXPECT_TRUE(registered(self->vm_name, self->uuid));
 
@@ -164,7 +179,7 @@ TEST_F(mzdev, with_vm_registers_and_writes_the_fmb_to_guest_memory)
 TEST_F(mzdev, vm_closed_first_fmb_written_until_the_device_closes)
 {
 	kvm_vfio_file_add(self->kv, self->dev.file);
-	vfio_dev_open(&self->dev);
+	mzdev_open(&self->dev, self->mem);
 	fmb_program(&self->dev, FMB_GPA);
 
 	close(self->kv);
@@ -187,7 +202,7 @@ TEST_F(mzdev, file_del_keeps_registration_and_reopen_has_no_vm)
 	char p[MDEV_PATH_LEN];
 
 	kvm_vfio_file_add(self->kv, self->dev.file);
-	vfio_dev_open(&self->dev);
+	mzdev_open(&self->dev, self->mem);
 	kvm_vfio_file_del(self->kv, self->dev.file);
 	EXPECT_TRUE(registered(self->vm_name, self->uuid));
 	fmb_program(&self->dev, FMB_GPA);
@@ -198,26 +213,30 @@ TEST_F(mzdev, file_del_keeps_registration_and_reopen_has_no_vm)
 	if (variant->path == VFIO_PATH_CDEV)
 		vfio_dev_file_open(&self->dev, variant->path,
 				   mdev_path(p, self->uuid));
-	vfio_dev_open(&self->dev);
+	memset(guest_fmb(self->mem), 0, sizeof(struct fmb));
+	mzdev_open(&self->dev, self->mem);
 	EXPECT_EQ(0, vfio_bar0_read(&self->dev, REG_STATUS));
 	EXPECT_FALSE(registered(NULL, self->uuid));
+	/* Reset at close: the FMB is off again until programmed. */
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
+	EXPECT_EQ(0, guest_fmb(self->mem)->sequence);
 	fmb_program(&self->dev, FMB_GPA);
 	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
-	EXPECT_EQ(1, guest_fmb(self->mem)->sequence);	/* not written */
+	EXPECT_EQ(2, guest_fmb(self->mem)->sequence);	/* DMA, no VM */
 }
 
 TEST_F(mzdev, bad_fmb_address_sets_error_and_writes_nothing)
 {
 	static const __u64 bad[] = {
-		FMB_GPA + 4,		/* misaligned */
-		FMB_GPA + 0xff8,	/* crosses a page */
-		0x200000,		/* outside guest memory */
+		FMB_GPA + 4,		/* misaligned: not enabled */
+		FMB_GPA + 0xff8,	/* crosses a page: not enabled */
+		0x200000,		/* not mapped: the DMA fails */
 	};
 	unsigned char before[MEM_SIZE];
 	int i;
 
 	kvm_vfio_file_add(self->kv, self->dev.file);
-	vfio_dev_open(&self->dev);
+	mzdev_open(&self->dev, self->mem);
 	memcpy(before, self->mem, MEM_SIZE);
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		fmb_program(&self->dev, bad[i]);
@@ -227,11 +246,46 @@ TEST_F(mzdev, bad_fmb_address_sets_error_and_writes_nothing)
 	}
 	EXPECT_EQ(0, memcmp(before, self->mem, MEM_SIZE));
 
+	/* Read-only for the device: the DMA fails, nothing written. */
+	ASSERT_EQ(0, __vfio_dev_dma_map(&self->dev, 0x100000, self->mem,
+					MEM_SIZE, false));
+	fmb_program(&self->dev, 0x100000 + FMB_GPA);
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
+	EXPECT_EQ(STATUS_VM | STATUS_FMB_ERROR,
+		  vfio_bar0_read(&self->dev, REG_STATUS));
+	EXPECT_EQ(0, memcmp(before, self->mem, MEM_SIZE));
+
 	/* A good address clears the error. */
 	fmb_program(&self->dev, FMB_GPA);
 	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
 	EXPECT_EQ(STATUS_VM, vfio_bar0_read(&self->dev, REG_STATUS));
-	EXPECT_EQ(4, guest_fmb(self->mem)->sequence);
+	EXPECT_EQ(5, guest_fmb(self->mem)->sequence);
+}
+
+/*
+ * While the FMB is enabled its address is latched: a write to FMB_LO/HI
+ * is ignored (reads back the latched address), and the block goes where
+ * it went; disabling makes the address writable again.
+ */
+TEST_F(mzdev, fmb_address_is_read_only_while_enabled)
+{
+	mzdev_open(&self->dev, self->mem);
+	fmb_program(&self->dev, FMB_GPA);
+	vfio_bar0_write(&self->dev, REG_FMB_LO, FMB_GPA + 0x1000);
+	vfio_bar0_write(&self->dev, REG_FMB_HI, 1);
+	EXPECT_EQ(FMB_GPA, vfio_bar0_read(&self->dev, REG_FMB_LO));
+	EXPECT_EQ(0, vfio_bar0_read(&self->dev, REG_FMB_HI));
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
+	EXPECT_EQ(1, guest_fmb(self->mem)->sequence);
+	EXPECT_EQ(0, guest_fmb(self->mem + 0x1000)->sequence);
+
+	vfio_bar0_write(&self->dev, REG_FMB_CTRL, 0);
+	vfio_bar0_write(&self->dev, REG_FMB_LO, FMB_GPA + 0x1000);
+	EXPECT_EQ(FMB_GPA + 0x1000, vfio_bar0_read(&self->dev, REG_FMB_LO));
+	vfio_bar0_write(&self->dev, REG_FMB_CTRL, 1);
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
+	EXPECT_EQ(2, guest_fmb(self->mem + 0x1000)->sequence);
+	EXPECT_EQ(1, guest_fmb(self->mem)->sequence);
 }
 
 TEST_HARNESS_MAIN

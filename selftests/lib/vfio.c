@@ -247,3 +247,71 @@ __u32 vfio_config_read(struct vfio_dev *d, __u64 off, size_t len)
 					&val, len), len);
 	return val;	/* little-endian host: PCI config is little-endian */
 }
+
+int __vfio_dev_dma_map(struct vfio_dev *d, __u64 iova, void *host,
+		       size_t size, bool writable)
+{
+	if (d->path == VFIO_PATH_GROUP) {
+		struct vfio_iommu_type1_dma_map map = {
+			.argsz = sizeof(map),
+			.flags = VFIO_DMA_MAP_FLAG_READ |
+				 (writable ? VFIO_DMA_MAP_FLAG_WRITE : 0),
+			.vaddr = (__u64)(unsigned long)host,
+			.iova = iova,
+			.size = size,
+		};
+
+		if (d->container < 0)
+			return -EBADF;
+		return ioctl(d->container, VFIO_IOMMU_MAP_DMA, &map) ?
+			-errno : 0;
+	} else {
+		struct iommu_ioas_map map = {
+			.size = sizeof(map),
+			.flags = IOMMU_IOAS_MAP_FIXED_IOVA |
+				 IOMMU_IOAS_MAP_READABLE |
+				 (writable ? IOMMU_IOAS_MAP_WRITEABLE : 0),
+			.ioas_id = d->ioas_id,
+			.user_va = (__u64)(unsigned long)host,
+			.length = size,
+			.iova = iova,
+		};
+
+		if (d->iommufd < 0)
+			return -EBADF;
+		return ioctl(d->iommufd, IOMMU_IOAS_MAP, &map) ? -errno : 0;
+	}
+}
+
+void vfio_dev_dma_map(struct vfio_dev *d, __u64 iova, void *host,
+		      size_t size)
+{
+	MK_ASSERT_OK(__vfio_dev_dma_map(d, iova, host, size, true));
+}
+
+int __vfio_dev_dma_unmap(struct vfio_dev *d, __u64 iova, size_t size)
+{
+	if (d->path == VFIO_PATH_GROUP) {
+		struct vfio_iommu_type1_dma_unmap unmap = {
+			.argsz = sizeof(unmap),
+			.iova = iova,
+			.size = size,
+		};
+
+		if (d->container < 0)
+			return -EBADF;
+		return ioctl(d->container, VFIO_IOMMU_UNMAP_DMA, &unmap) ?
+			-errno : 0;
+	} else {
+		struct iommu_ioas_unmap unmap = {
+			.size = sizeof(unmap),
+			.ioas_id = d->ioas_id,
+			.iova = iova,
+			.length = size,
+		};
+
+		if (d->iommufd < 0)
+			return -EBADF;
+		return ioctl(d->iommufd, IOMMU_IOAS_UNMAP, &unmap) ? -errno : 0;
+	}
+}

@@ -17,7 +17,7 @@ long vkt_count(const char *uuid, const char *what)
 
 const char *vkt_str(const char *uuid, const char *what)
 {
-	static char buf[128];
+	static char buf[512];
 	char path[128];
 
 	snprintf(path, sizeof(path), VKT_DEBUGFS "/%s/%s", uuid, what);

@@ -15,6 +15,7 @@
 #ifndef LIBMDEVKVM_VFIO_H
 #define LIBMDEVKVM_VFIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 #include <sys/types.h>
@@ -88,5 +89,17 @@ __u32 vfio_config_read(struct vfio_dev *d, __u64 off, size_t len);
 /* A 32-bit register of BAR0, asserting the access works. */
 __u32 vfio_bar0_read(struct vfio_dev *d, __u64 off);
 void vfio_bar0_write(struct vfio_dev *d, __u64 off, __u32 val);
+
+/*
+ * The device's DMA space, as a VMM maps guest RAM into it: [@iova, @iova
+ * + @size) to the caller's memory at @host, in the container (group path)
+ * or the IOAS (cdev path) of an opened device. Read-only unless
+ * @writable. -EEXIST if the range is mapped already.
+ */
+int __vfio_dev_dma_map(struct vfio_dev *d, __u64 iova, void *host,
+		       size_t size, bool writable);
+void vfio_dev_dma_map(struct vfio_dev *d, __u64 iova, void *host,
+		      size_t size);
+int __vfio_dev_dma_unmap(struct vfio_dev *d, __u64 iova, size_t size);
 
 #endif /* LIBMDEVKVM_VFIO_H */
