@@ -432,15 +432,15 @@ TEST_F(mvgpu, gtt_registers_are_read_only_while_loaded)
 	EXPECT_EQ(GUEST_GTT, vfio_bar0_read(&self->dev, REG_GTT_BASE_LO));
 	EXPECT_EQ(0, vfio_bar0_read(&self->dev, REG_GTT_BASE_HI));
 	EXPECT_EQ(8, vfio_bar0_read(&self->dev, REG_GTT_ENTRIES));
-	gtt_state(self->uuid, &g);
-	EXPECT_EQ(GUEST_GTT, g.base);
-	EXPECT_EQ(8, g.entries);
-	EXPECT_STREQ("0x4", g.tracked);
 
 	vcpu_store(self->vm, mem, 0, GUEST_GTT + 0x10, 0x41414141);
 	EXPECT_EQ(0x41414141, vfio_bar0_read(&self->dev, REG_GTT_SHADOW + 0x10));
 	EXPECT_EQ(1, vfio_bar0_read(&self->dev, REG_GTT_WRITES));
 	EXPECT_EQ(1, eventfd_count(efd));
+	gtt_state(self->uuid, &g);
+	EXPECT_EQ(GUEST_GTT, g.base);
+	EXPECT_EQ(8, g.entries);
+	EXPECT_STREQ("0x4", g.tracked);
 
 	/* LOAD again reloads the same table, not the registers' new one. */
 	vfio_bar0_write(&self->dev, REG_GTT_CTRL, GTT_LOAD);
