@@ -27,23 +27,32 @@
  *                     +---- UNLOAD, reset, close, a memslot of the
  *                           table deleted (then GTT_ERROR) -----+
  *
- *  - IDLE: GTT_BASE_LO/HI and GTT_ENTRIES are writable. LOAD latches
- *    them, write-protects the table's pages (at most two) and only then
- *    reads the table into GTT_SHADOW, so that no guest write is lost
- *    between the two; a table that is misaligned, empty, larger than the
- *    type allows, not mapped for DMA or outside guest memory leaves the
- *    device IDLE with STATUS_GTT_ERROR set.
+ *  - IDLE: GTT_BASE_LO/HI and GTT_ENTRIES are writable; GTT_SHADOW reads
+ *    0. LOAD latches them, write-protects the table's pages (at most two)
+ *    and only then reads the table into GTT_SHADOW, so that no guest
+ *    write is lost between the two; a table that is misaligned, empty,
+ *    larger than the type allows, not mapped for DMA or outside guest
+ *    memory leaves the device IDLE with STATUS_GTT_ERROR set. The write
+ *    returns once the load is done (or failed).
  *  - LOADED: GTT_BASE_LO/HI and GTT_ENTRIES are read-only (writes are
- *    ignored): what is protected and shadowed is only ever the table that
- *    was loaded. A vCPU write to a protected page that lands in the table
- *    updates the shadow, counts in GTT_WRITES and raises IRQ_GTT_WRITE.
- *    LOAD reloads the same table; UNLOAD unprotects and goes IDLE.
+ *    ignored), from the moment LOAD latches them: what is protected and
+ *    shadowed is only ever the table that was loaded. A vCPU write to a
+ *    protected page that lands in the table updates the shadow, counts in
+ *    GTT_WRITES and raises IRQ_GTT_WRITE. LOAD reloads the same table;
+ *    UNLOAD unprotects, clears the shadow and goes IDLE.
  *  - In any open state: DOORBELL counts and raises IRQ_DOORBELL;
  *    IRQ_STATUS is write-1-to-clear; IRQ_ENABLE takes the known bits.
  *    Unknown registers read 0 and ignore writes.
- *  - Reset (VFIO_DEVICE_RESET) and close: UNLOAD, every register, the
- *    interrupts and BAR2 back to power-on state (BAR2 zeroed, so that
- *    nothing one VM wrote is read by the next).
+ *  - Reset (VFIO_DEVICE_RESET): UNLOAD, every register, the interrupts
+ *    and BAR2 back to power-on state (BAR2 zeroed).
+ *  - Close: the same, and BAR2's memory is freed: each open gets a new
+ *    aperture, so that nothing one VM wrote, or still holds pinned from
+ *    an old mapping, is shared with the next.
+ *
+ * Nothing a vCPU waits for sleeps on user memory: the DMA read of LOAD
+ * and the copies to and from BAR2 run without mg->lock, which the vCPUs'
+ * write notifier and KVM's memslot notifier take, and the locks they do
+ * hold (load_lock, aperture_lock) are taken interruptibly.
  *
  * The rest is a plain emulated PCI function: config space with BAR0 (the
  * registers above) and BAR2 (an aperture of memory userspace can mmap),
@@ -123,7 +132,10 @@ struct mvgpu_type {
 struct mvgpu {
 	struct vfio_device vdev;
 	const struct mvgpu_type *type;
-	void *aperture;			/* BAR2, vmalloc_user() */
+	/* BAR2, vmalloc_user() at open, freed at close */
+	void *aperture;
+	struct mutex aperture_lock;	/* copies to and from it, the reset */
+	struct mutex load_lock;		/* one LOAD at a time */
 	struct list_head vm_node;	/* in mvgpu_vms, while open */
 	struct kvm_page_track_notifier_node track_node;
 	struct dentry *debugfs;
@@ -140,12 +152,17 @@ struct mvgpu {
 	/*
 	 * The table LOAD latched: the only one tracked and shadowed. Each
 	 * bit of @tracked is one write-tracking reference held on @gfn[i].
+	 * @gen counts unloads, @seq the guest writes to the latched table:
+	 * a LOAD that reads without mg->lock checks both afterwards.
 	 */
 	struct {
 		u64 base;
 		u32 entries;		/* 0: IDLE */
+		bool loading;		/* latched, protected, not yet read */
 		gfn_t gfn[MVGPU_GTT_MAX_PAGES];
 		unsigned long tracked;
+		u32 gen;
+		u32 seq;
 	} gtt;
 	u32 track_notified;		/* track_write() calls, for debugfs */
 	u64 gtt_shadow[MVGPU_GTT_MAX_ENTRIES];
@@ -284,7 +301,14 @@ static int mvgpu_set_irqs(struct mvgpu *mg, struct vfio_irq_set *hdr,
 
 /* --- the GTT: read as DMA, write-protected through KVM ---------------- */
 
+/* LOADED: the table is latched, protected and in the shadow. */
 static bool mvgpu_gtt_loaded(struct mvgpu *mg)
+{
+	return mg->gtt.entries && !mg->gtt.loading;
+}
+
+/* Latched (LOADED, or a LOAD under way): the registers are read-only. */
+static bool mvgpu_gtt_latched(struct mvgpu *mg)
 {
 	return mg->gtt.entries;
 }
@@ -300,17 +324,17 @@ static void mvgpu_gtt_unload(struct mvgpu *mg)
 		kvm_write_track_remove_gfn(mg->vdev.kvm, mg->gtt.gfn[i]);
 	mg->gtt.tracked = 0;
 	mg->gtt.entries = 0;
+	mg->gtt.loading = false;
+	/* A LOAD reading without mg->lock now drops what it read. */
+	mg->gtt.gen++;
+	memset(mg->gtt_shadow, 0, sizeof(mg->gtt_shadow));
 }
 
 /*
- * LOAD: latches the table the registers describe, write-protects its
- * pages, then reads it. Protecting first means that a guest write racing
- * with the load is either in memory before the read, or reported to
- * mvgpu_track_write() after it (which waits for mg->lock): never lost.
- * Runs between open_device() and close_device(), so vdev.kvm is pinned
- * and the track notifier registered.
+ * The first half of LOAD, under mg->lock: latches the table the
+ * registers describe and write-protects its pages.
  */
-static int mvgpu_gtt_load(struct mvgpu *mg)
+static int mvgpu_gtt_protect(struct mvgpu *mg)
 {
 	u64 base = mg->gtt_base, len = (u64)mg->gtt_entries * 8;
 	gfn_t first, last;
@@ -324,30 +348,86 @@ static int mvgpu_gtt_load(struct mvgpu *mg)
 	    !IS_ALIGNED(base, 8) || base + len < base)
 		return -EINVAL;
 
+	mg->gtt.base = base;
+	mg->gtt.entries = mg->gtt_entries;
+	mg->gtt.loading = true;
 	first = gpa_to_gfn(base);
 	last = gpa_to_gfn(base + len - 1);
 	for (i = 0; i <= last - first; i++) {
 		mg->gtt.gfn[i] = first + i;
 		/* Fails for a gfn outside every memslot. */
 		ret = kvm_write_track_add_gfn(mg->vdev.kvm, mg->gtt.gfn[i]);
-		if (ret)
-			goto err_unprotect;
+		if (ret) {
+			mvgpu_gtt_unload(mg);
+			return ret;
+		}
 		/* One tracking reference, ours until mvgpu_gtt_unload(). */
 		__set_bit(i, &mg->gtt.tracked);
 	}
-
-	/* The table as the device sees it: through the IOMMU, as DMA. */
-	ret = vfio_dma_rw(&mg->vdev, base, mg->gtt_shadow, len, false);
-	if (ret)
-		goto err_unprotect;
-	mg->gtt.base = base;
-	mg->gtt.entries = mg->gtt_entries;
 	return 0;
+}
 
-err_unprotect:
+/* How often LOAD reads again when the guest writes the table meanwhile. */
+#define MVGPU_GTT_LOAD_TRIES	4
+
+/*
+ * LOAD: protects, then reads the table as DMA, through the IOMMU, with
+ * vfio_dma_rw(). Protecting first means that a guest write racing with
+ * the load is either in memory before the read, or reported to
+ * mvgpu_track_write(), which counts it in gtt.seq: the load then reads
+ * again. The read runs without mg->lock: it may fault on memory the VMM
+ * chose (userfaultfd, FUSE) and sleep as long as the VMM likes, and the
+ * vCPUs' write notifier and the memslot notifier take mg->lock. Whatever
+ * unloads meanwhile (UNLOAD, reset, a memslot deleted) bumps gtt.gen, and
+ * the load drops what it read. Runs between open_device() and
+ * close_device(), so vdev.kvm is pinned and the notifier registered.
+ */
+static int mvgpu_gtt_load(struct mvgpu *mg)
+{
+	unsigned int tries;
+	u32 gen, seq;
+	u64 *table;
+	size_t len;
+	u64 base;
+	int ret;
+
+	if (mutex_lock_interruptible(&mg->load_lock))
+		return -ERESTARTSYS;
+	table = kmalloc(sizeof(mg->gtt_shadow), GFP_KERNEL);
+
+	mutex_lock(&mg->lock);
+	ret = table ? mvgpu_gtt_protect(mg) : -ENOMEM;
+	if (ret)
+		goto out_error;
+	base = mg->gtt.base;
+	len = (size_t)mg->gtt.entries * 8;
+	gen = mg->gtt.gen;
+	for (tries = 0; tries < MVGPU_GTT_LOAD_TRIES; tries++) {
+		seq = mg->gtt.seq;
+		mutex_unlock(&mg->lock);
+		ret = vfio_dma_rw(&mg->vdev, base, table, len, false);
+		mutex_lock(&mg->lock);
+		/* Unloaded meanwhile: the state is no longer this load's. */
+		if (mg->gtt.gen != gen)
+			goto out_unlock;
+		if (ret)
+			break;
+		if (mg->gtt.seq == seq) {
+			memcpy(mg->gtt_shadow, table, len);
+			mg->gtt.loading = false;
+			mg->gtt_error = false;
+			goto out_unlock;
+		}
+	}
+	/* The read failed, or the guest kept writing the table. */
 	mvgpu_gtt_unload(mg);
-	memset(mg->gtt_shadow, 0, sizeof(mg->gtt_shadow));
-	return ret;
+out_error:
+	mg->gtt_error = true;
+out_unlock:
+	mutex_unlock(&mg->lock);
+	kfree(table);
+	mutex_unlock(&mg->load_lock);
+	return 0;
 }
 
 /* A vCPU wrote to a page of the VM that someone write-protects. */
@@ -359,7 +439,7 @@ static void mvgpu_track_write(gpa_t gpa, const u8 *val, int len,
 
 	guard(mutex)(&mg->lock);
 	mg->track_notified++;
-	if (!mvgpu_gtt_loaded(mg) || len <= 0)
+	if (!mvgpu_gtt_latched(mg) || len <= 0)
 		return;
 	/* Only the latched table: the registers may say anything. */
 	start = mg->gtt.base;
@@ -368,8 +448,11 @@ static void mvgpu_track_write(gpa_t gpa, const u8 *val, int len,
 	hi = min_t(u64, gpa + len, end);
 	if (lo >= hi)
 		return;
-	/* Keep the shadow in sync with what the guest wrote. */
-	memcpy((u8 *)mg->gtt_shadow + (lo - start), val + (lo - gpa), hi - lo);
+	/* Keep the shadow in sync; a LOAD under way reads again. */
+	if (mvgpu_gtt_loaded(mg))
+		memcpy((u8 *)mg->gtt_shadow + (lo - start), val + (lo - gpa),
+		       hi - lo);
+	mg->gtt.seq++;
 	mg->gtt_writes++;
 	mvgpu_raise(mg, MVGPU_IRQ_GTT_WRITE);
 }
@@ -524,25 +607,24 @@ static void mvgpu_reg_write(struct mvgpu *mg, unsigned int off, u32 val)
 		mg->irq_enable = val & (MVGPU_IRQ_DOORBELL |
 					MVGPU_IRQ_GTT_WRITE);
 		break;
-	/* The table's registers are read-only while it is LOADED. */
+	/* The table's registers are read-only while it is latched. */
 	case MVGPU_REG_GTT_BASE_LO:
-		if (!mvgpu_gtt_loaded(mg))
+		if (!mvgpu_gtt_latched(mg))
 			mg->gtt_base = (mg->gtt_base & GENMASK_ULL(63, 32)) |
 				       val;
 		break;
 	case MVGPU_REG_GTT_BASE_HI:
-		if (!mvgpu_gtt_loaded(mg))
+		if (!mvgpu_gtt_latched(mg))
 			mg->gtt_base = (mg->gtt_base & GENMASK_ULL(31, 0)) |
 				       (u64)val << 32;
 		break;
 	case MVGPU_REG_GTT_ENTRIES:
-		if (!mvgpu_gtt_loaded(mg))
+		if (!mvgpu_gtt_latched(mg))
 			mg->gtt_entries = val;
 		break;
 	case MVGPU_REG_GTT_CTRL:
-		if (val == MVGPU_GTT_LOAD) {
-			mg->gtt_error = mvgpu_gtt_load(mg) != 0;
-		} else if (val == MVGPU_GTT_UNLOAD) {
+		/* LOAD is mvgpu_gtt_load(), called without mg->lock. */
+		if (val == MVGPU_GTT_UNLOAD) {
 			mvgpu_gtt_unload(mg);
 			mg->gtt_error = false;
 		}
@@ -551,15 +633,13 @@ static void mvgpu_reg_write(struct mvgpu *mg, unsigned int off, u32 val)
 }
 
 /*
- * Back to power-on state: the GTT is unloaded, BAR2 zeroed; the VM stays
- * pinned. Also what close does, so that a closed vGPU holds nothing of
- * the VM that had it.
+ * The registers back to power-on state: the GTT is unloaded; the VM
+ * stays pinned. For reset and close; BAR2 is theirs to clear or free.
  */
 static void mvgpu_reset(struct mvgpu *mg)
 {
 	lockdep_assert_held(&mg->lock);
 
-	memset(mg->aperture, 0, (size_t)mg->type->aperture_mb << 20);
 	mvgpu_gtt_unload(mg);
 	mvgpu_irq_disable(mg);
 	mvgpu_config_init(mg);
@@ -571,7 +651,20 @@ static void mvgpu_reset(struct mvgpu *mg)
 	mg->gtt_writes = 0;
 	mg->gtt_error = false;
 	mg->track_notified = 0;
-	memset(mg->gtt_shadow, 0, sizeof(mg->gtt_shadow));
+}
+
+/* VFIO_DEVICE_RESET: the registers, and BAR2 zeroed. */
+static int mvgpu_device_reset(struct mvgpu *mg)
+{
+	if (mutex_lock_interruptible(&mg->aperture_lock))
+		return -ERESTARTSYS;
+	memset(mg->aperture, 0, (size_t)mg->type->aperture_mb << 20);
+	mutex_unlock(&mg->aperture_lock);
+
+	mutex_lock(&mg->lock);
+	mvgpu_reset(mg);
+	mutex_unlock(&mg->lock);
+	return 0;
 }
 
 /* One access of 1, 2 or 4 bytes to config space or BAR0, or any to BAR2. */
@@ -584,14 +677,20 @@ static ssize_t mvgpu_access(struct mvgpu *mg, char __user *ubuf, size_t count,
 	u32 val = 0;
 
 	if (index == VFIO_PCI_BAR2_REGION_INDEX) {
+		unsigned long left;
+
 		if (off >= size || count > size - off)
 			return -EINVAL;
-		/* Ordered against the zeroing at reset and close. */
-		guard(mutex)(&mg->lock);
-		if (write ? copy_from_user(mg->aperture + off, ubuf, count) :
-			    copy_to_user(ubuf, mg->aperture + off, count))
-			return -EFAULT;
-		return count;
+		/*
+		 * Ordered against the zeroing at reset; not under mg->lock,
+		 * since the copy may fault on the user's memory and sleep.
+		 */
+		if (mutex_lock_interruptible(&mg->aperture_lock))
+			return -ERESTARTSYS;
+		left = write ? copy_from_user(mg->aperture + off, ubuf, count) :
+			       copy_to_user(ubuf, mg->aperture + off, count);
+		mutex_unlock(&mg->aperture_lock);
+		return left ? -EFAULT : count;
 	}
 
 	if (count != 1 && count != 2 && count != 4)
@@ -600,6 +699,14 @@ static ssize_t mvgpu_access(struct mvgpu *mg, char __user *ubuf, size_t count,
 		return -EINVAL;
 	if (write && copy_from_user(&val, ubuf, count))
 		return -EFAULT;
+
+	/* LOAD sleeps on the DMA read: it takes mg->lock by itself. */
+	if (write && index == VFIO_PCI_BAR0_REGION_INDEX &&
+	    off == MVGPU_REG_GTT_CTRL && count == 4 && val == MVGPU_GTT_LOAD) {
+		int ret = mvgpu_gtt_load(mg);
+
+		return ret ? ret : count;
+	}
 
 	guard(mutex)(&mg->lock);
 	switch (index) {
@@ -651,11 +758,9 @@ static int mvgpu_init_dev(struct vfio_device *vdev)
 	} while (!atomic_try_cmpxchg(&mvgpu_avail_mb, &avail,
 				     avail - mg->type->aperture_mb));
 
-	mg->aperture = vmalloc_user((size_t)mg->type->aperture_mb << 20);
-	if (!mg->aperture)
-		goto err_return_budget;
-
 	mutex_init(&mg->lock);
+	mutex_init(&mg->aperture_lock);
+	mutex_init(&mg->load_lock);
 	INIT_LIST_HEAD(&mg->vm_node);
 	mg->irq_index = -1;
 	mvgpu_config_init(mg);
@@ -663,17 +768,14 @@ static int mvgpu_init_dev(struct vfio_device *vdev)
 	mg->track_node.track_remove_region = mvgpu_track_remove_region;
 	vdev->kvm_ops = &mvgpu_kvm_ops;
 	return 0;
-
-err_return_budget:
-	atomic_add(mg->type->aperture_mb, &mvgpu_avail_mb);
-	return -ENOMEM;
 }
 
 static void mvgpu_release_dev(struct vfio_device *vdev)
 {
 	struct mvgpu *mg = to_mvgpu(vdev);
 
-	vfree(mg->aperture);
+	mutex_destroy(&mg->load_lock);
+	mutex_destroy(&mg->aperture_lock);
 	mutex_destroy(&mg->lock);
 	atomic_add(mg->type->aperture_mb, &mvgpu_avail_mb);
 }
@@ -687,13 +789,23 @@ static int mvgpu_open_device(struct vfio_device *vdev)
 	/* Required kvm_ops: the core opens us only with a pinned VM. */
 	lockdep_assert_held(&vdev->dev_set->lock);
 
+	/*
+	 * A new aperture for each open: pages of the last one may still be
+	 * pinned by whoever had it (vmsplice(), io_uring, another device's
+	 * DMA map), so they are never handed to the next VM.
+	 */
+	mg->aperture = vmalloc_user((size_t)mg->type->aperture_mb << 20);
+	if (!mg->aperture)
+		return -ENOMEM;
+
 	mutex_lock(&mvgpu_vms_lock);
 	list_for_each_entry(other, &mvgpu_vms, vm_node) {
 		if (other->vdev.kvm == vdev->kvm) {
 			mutex_unlock(&mvgpu_vms_lock);
 			dev_warn_ratelimited(vdev->dev,
 					     "the VM already has a vGPU\n");
-			return -EEXIST;
+			ret = -EEXIST;
+			goto err_free_aperture;
 		}
 	}
 	list_add(&mg->vm_node, &mvgpu_vms);
@@ -703,13 +815,16 @@ static int mvgpu_open_device(struct vfio_device *vdev)
 	ret = kvm_page_track_register_notifier(vdev->kvm, &mg->track_node);
 	if (ret)
 		goto err_leave_vm;
-	/* Nothing to reset: init and the last close left it at power-on. */
+	/* The registers: init and the last close left them at power-on. */
 	return 0;
 
 err_leave_vm:
 	mutex_lock(&mvgpu_vms_lock);
 	list_del_init(&mg->vm_node);
 	mutex_unlock(&mvgpu_vms_lock);
+err_free_aperture:
+	vfree(mg->aperture);
+	mg->aperture = NULL;
 	return ret;
 }
 
@@ -732,6 +847,14 @@ static void mvgpu_close_device(struct vfio_device *vdev)
 	mutex_lock(&mvgpu_vms_lock);
 	list_del_init(&mg->vm_node);
 	mutex_unlock(&mvgpu_vms_lock);
+
+	/*
+	 * No fd is left to reach BAR2, and an mmap holds one: free it. Pages
+	 * someone still pins stay theirs, and are not reused for the next
+	 * open (see mvgpu_open_device()).
+	 */
+	vfree(mg->aperture);
+	mg->aperture = NULL;
 }
 
 /*
@@ -894,10 +1017,7 @@ static long mvgpu_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		return mvgpu_set_irqs(mg, &hdr, uarg + minsz);
 	}
 	case VFIO_DEVICE_RESET:
-		mutex_lock(&mg->lock);
-		mvgpu_reset(mg);
-		mutex_unlock(&mg->lock);
-		return 0;
+		return mvgpu_device_reset(mg);
 	}
 	return -ENOTTY;
 }

@@ -17,10 +17,13 @@
  * The function measurement block (FMB): the user programs its address
  * and enables it; on each doorbell the function counts and, with the FMB
  * enabled, writes the block as DMA through vfio_dma_rw(), into the IOVA
- * space the VMM mapped (on the group and the iommufd path alike; a write
- * marks the pages dirty for migration there). That needs no VM: the FMB
- * works the same with or without one, as zPCI's does; what the VM adds
- * is the registration.
+ * space the VMM mapped, on the group and the iommufd path alike. That
+ * needs no VM: the FMB works the same with or without one, as zPCI's
+ * does; what the VM adds is the registration. (For migration: type1
+ * marks the pages dirty in its bitmap when dirty tracking is on; an
+ * iommufd emulated access records nothing, so a driver that must be
+ * migrated on that path tracks what it wrote itself. mzdev has no
+ * migration.)
  *
  * BAR0 (32-bit accesses only) is a small state machine, enforced below:
  *
@@ -28,12 +31,18 @@
  *    the address (8-byte aligned, the block within one page) and enables
  *    the FMB with that address latched; a bad address leaves it disabled
  *    with STATUS_FMB_ERROR set.
- *  - FMB enabled: FMB_LO/HI are read-only (writes ignored). Each doorbell
- *    writes the block at the latched address; STATUS_FMB_ERROR tells
- *    whether the last write failed (the IOVA not mapped, or read-only).
- *    FMB_CTRL=0 disables it and clears the error.
+ *  - FMB enabled: FMB_LO/HI are read-only (writes ignored); FMB_CTRL=1
+ *    changes nothing. Each doorbell writes the block at the latched
+ *    address, then signals MSI; STATUS_FMB_ERROR tells whether the last
+ *    write failed (the IOVA not mapped, or read-only). FMB_CTRL=0
+ *    disables it and clears the error.
  *  - In any state: DOORBELL counts and signals MSI; the counters and the
  *    rest are read-only. Reset and close: everything back to power-on.
+ *
+ * The DMA write runs without mz->lock: it may fault on memory the VMM
+ * chose (userfaultfd, FUSE) and sleep, and nothing else (the registers,
+ * the uid attribute) should wait for it. fmb_lock, taken interruptibly,
+ * keeps the doorbells and their blocks in order.
  *
  * Around it: config space with an MSI capability, BAR0 registers, MSI
  * through an eventfd. Three types differ by their number of counters,
@@ -106,10 +115,12 @@ struct mzdev {
 	const struct mzdev_type *type;
 	struct list_head vm_node;	/* in mzdev_vms, while registered */
 
+	struct mutex fmb_lock;		/* one doorbell at a time */
 	struct mutex lock;		/* the state below */
 	u8 config[MZDEV_CONFIG_SIZE];
 	u64 fmb_addr;
 	u32 fmb_ctrl;
+	u32 fmb_gen;			/* bumped at FMB_CTRL writes, reset */
 	u32 sequence;
 	bool fmb_error;
 	u64 counters[MZDEV_MAX_COUNTERS];
@@ -172,44 +183,56 @@ static int mzdev_fmb_enable(struct mzdev *mz)
 	return 0;
 }
 
-/* Writes the block at the latched address, through the IOMMU. */
-static int mzdev_fmb_update(struct mzdev *mz)
+/*
+ * DOORBELL: counts under mz->lock; with the FMB enabled, writes the block
+ * as DMA through the IOMMU, without mz->lock; then signals MSI. The
+ * write's result is not reported if the FMB was disabled, re-enabled or
+ * reset meanwhile (fmb_gen).
+ */
+static int mzdev_doorbell(struct mzdev *mz)
 {
 	size_t len = mzdev_fmb_len(mz);
 	struct mzdev_fmb *fmb;
+	bool update;
+	u64 addr, n;
+	u32 gen;
 	int i, ret;
-
-	lockdep_assert_held(&mz->lock);
 
 	fmb = kzalloc(len, GFP_KERNEL);
 	if (!fmb)
 		return -ENOMEM;
-	fmb->format = cpu_to_le32(1);
-	fmb->sequence = cpu_to_le32(mz->sequence);
-	for (i = 0; i < mz->type->counters; i++)
-		fmb->counters[i] = cpu_to_le64(mz->counters[i]);
+	if (mutex_lock_interruptible(&mz->fmb_lock)) {
+		kfree(fmb);
+		return -ERESTARTSYS;
+	}
 
-	ret = vfio_dma_rw(&mz->vdev, mz->fmb_addr, fmb, len, true);
-	kfree(fmb);
-	return ret;
-}
-
-static void mzdev_doorbell(struct mzdev *mz)
-{
-	u64 n;
-	int i;
-
-	lockdep_assert_held(&mz->lock);
-
+	mutex_lock(&mz->lock);
 	n = ++mz->counters[0];
 	for (i = 1; i < mz->type->counters; i++)
 		if (!(n & (BIT_ULL(i) - 1)))
 			mz->counters[i]++;
 	mz->sequence++;
-	if (mz->fmb_ctrl)
-		mz->fmb_error = mzdev_fmb_update(mz) != 0;
+	update = mz->fmb_ctrl;
+	addr = mz->fmb_addr;
+	gen = mz->fmb_gen;
+	fmb->format = cpu_to_le32(1);
+	fmb->sequence = cpu_to_le32(mz->sequence);
+	for (i = 0; i < mz->type->counters; i++)
+		fmb->counters[i] = cpu_to_le64(mz->counters[i]);
+	mutex_unlock(&mz->lock);
+
+	ret = update ? vfio_dma_rw(&mz->vdev, addr, fmb, len, true) : 0;
+
+	mutex_lock(&mz->lock);
+	if (update && mz->fmb_gen == gen)
+		mz->fmb_error = ret != 0;
 	if (mz->msi)
 		eventfd_signal(mz->msi);
+	mutex_unlock(&mz->lock);
+
+	mutex_unlock(&mz->fmb_lock);
+	kfree(fmb);
+	return 0;
 }
 
 /* --- config space and registers --------------------------------------- */
@@ -284,9 +307,6 @@ static void mzdev_reg_write(struct mzdev *mz, unsigned int off, u32 val)
 	lockdep_assert_held(&mz->lock);
 
 	switch (off) {
-	case MZDEV_REG_DOORBELL:
-		mzdev_doorbell(mz);
-		break;
 	/* The address is read-only while the FMB is enabled. */
 	case MZDEV_REG_FMB_LO:
 		if (!mz->fmb_ctrl)
@@ -299,11 +319,14 @@ static void mzdev_reg_write(struct mzdev *mz, unsigned int off, u32 val)
 				       (u64)val << 32;
 		break;
 	case MZDEV_REG_FMB_CTRL:
-		mz->fmb_error = false;
-		if (!(val & 1))
+		if (!(val & 1)) {
 			mz->fmb_ctrl = 0;
-		else if (!mz->fmb_ctrl)
+			mz->fmb_error = false;
+			mz->fmb_gen++;
+		} else if (!mz->fmb_ctrl) {
 			mz->fmb_error = mzdev_fmb_enable(mz) != 0;
+			mz->fmb_gen++;
+		}
 		break;
 	}
 }
@@ -318,6 +341,7 @@ static void mzdev_reset(struct mzdev *mz)
 	mzdev_config_init(mz);
 	mz->fmb_addr = 0;
 	mz->fmb_ctrl = 0;
+	mz->fmb_gen++;
 	mz->sequence = 0;
 	mz->fmb_error = false;
 	memset(mz->counters, 0, sizeof(mz->counters));
@@ -334,6 +358,14 @@ static ssize_t mzdev_access(struct mzdev *mz, char __user *ubuf, size_t count,
 		return -EINVAL;
 	if (write && copy_from_user(&val, ubuf, count))
 		return -EFAULT;
+
+	/* The doorbell's DMA sleeps: it takes mz->lock by itself. */
+	if (write && index == VFIO_PCI_BAR0_REGION_INDEX &&
+	    off == MZDEV_REG_DOORBELL && count == 4) {
+		int ret = mzdev_doorbell(mz);
+
+		return ret ? ret : count;
+	}
 
 	guard(mutex)(&mz->lock);
 	if (index == VFIO_PCI_CONFIG_REGION_INDEX) {
@@ -381,6 +413,7 @@ static int mzdev_init_dev(struct vfio_device *vdev)
 	} while (!atomic_try_cmpxchg(&mzdev_avail, &avail,
 				     avail - mz->type->counters));
 
+	mutex_init(&mz->fmb_lock);
 	mutex_init(&mz->lock);
 	INIT_LIST_HEAD(&mz->vm_node);
 	mzdev_config_init(mz);
@@ -393,6 +426,7 @@ static void mzdev_release_dev(struct vfio_device *vdev)
 	struct mzdev *mz = to_mzdev(vdev);
 
 	mutex_destroy(&mz->lock);
+	mutex_destroy(&mz->fmb_lock);
 	atomic_add(mz->type->counters, &mzdev_avail);
 }
 

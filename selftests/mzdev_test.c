@@ -245,6 +245,10 @@ TEST_F(mzdev, bad_fmb_address_sets_error_and_writes_nothing)
 			  vfio_bar0_read(&self->dev, REG_STATUS));
 	}
 	EXPECT_EQ(0, memcmp(before, self->mem, MEM_SIZE));
+	/* Enabling what is enabled changes nothing: the error stays. */
+	vfio_bar0_write(&self->dev, REG_FMB_CTRL, 1);
+	EXPECT_EQ(STATUS_VM | STATUS_FMB_ERROR,
+		  vfio_bar0_read(&self->dev, REG_STATUS));
 
 	/* Read-only for the device: the DMA fails, nothing written. */
 	ASSERT_EQ(0, __vfio_dev_dma_map(&self->dev, 0x100000, self->mem,
