@@ -3,12 +3,17 @@
  * The vfio_device_kvm_ops contract, driven through the test driver
  * (selftests/drivers/vfio_kvm_test.c) on the group and the cdev path:
  * who pins the VM, when, for how long, and what happens when something
- * fails. The driver counts get_kvm/put_kvm calls and names the VMs it
- * holds; a VM's lifetime is read from its /sys/kernel/debug/kvm entry.
+ * fails. The driver counts get_kvm/put_kvm calls, names the VMs it
+ * holds and logs its pins and unpins in order; a VM's lifetime is read
+ * from its /sys/kernel/debug/kvm entry. With the driver's put_delay_ms,
+ * the last close's put_kvm() sleeps, and the tests open the device again
+ * meanwhile: the next open may pin before the last put runs.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -17,6 +22,14 @@
 #include "libmdevkvm/sysfs.h"
 #include "libmdevkvm/vfio.h"
 #include "libmdevkvm/vkt.h"
+
+/* How long put_kvm() sleeps in the tests of a pending put. */
+#define PUT_DELAY_MS	500
+/* How long to wait for a put_kvm() to start. */
+#define PUT_START_MS	5000
+/* The events the driver keeps (its VKT_MAX_EVENTS), and cycles past it. */
+#define VKT_EVENTS_KEPT	16
+#define EVENTS_CYCLES	10
 
 FIXTURE(kvm_ops) {
 	int vm;			/* -1 once closed */
@@ -53,6 +66,14 @@ FIXTURE_SETUP(kvm_ops)
 
 FIXTURE_TEARDOWN(kvm_ops)
 {
+	char path[128];
+
+	/* The closes below must not sleep in a put some test delayed. */
+	if (self->uuid[0]) {
+		snprintf(path, sizeof(path), VKT_DEBUGFS "/%s/put_delay_ms",
+			 self->uuid);
+		__sysfs_write(path, "0");
+	}
 	vfio_dev_release(&self->dev);
 	if (self->kv >= 0)
 		close(self->kv);
@@ -291,6 +312,225 @@ TEST_F(kvm_ops, modules_stay_while_a_device_holds_the_vm)
 	EXPECT_TRUE(kvm_vm_alive(self->vm_name));
 	vfio_dev_unplug(&self->dev, self->kv);
 	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The device's last close, in a thread of its own: put_kvm() sleeps. */
+struct last_close {
+	int fd;
+	long ms;	/* how long close() took */
+};
+
+static void *last_close(void *data)
+{
+	struct last_close *c = data;
+	long start = now_ms();
+
+	close(c->fd);
+	c->ms = now_ms() - start;
+	return NULL;
+}
+
+/* Waits until the device's put_kvm() has been called @n times. */
+static bool vkt_wait_puts(const char *uuid, long n, long timeout_ms)
+{
+	long deadline = now_ms() + timeout_ms;
+
+	while (vkt_count(uuid, "puts") < n) {
+		if (now_ms() > deadline)
+			return false;
+		usleep(1000);
+	}
+	return true;
+}
+
+/*
+ * The next open may pin before the last put runs. The @type device is
+ * open in the fixture's VM A; another thread closes it for the last time
+ * while its put_kvm() sleeps PUT_DELAY_MS, and meanwhile the device is
+ * opened again, through a file attached to a second VM B or, @same_vm,
+ * to A again. The second open's pin comes while the first is still held
+ * (pinned names both, events logs both gets), the late put then drops
+ * A's and only A's, and A, whose fds are closed by then, goes with it.
+ * @self is FIXTURE_DATA(kvm_ops), spelled out for checkpatch.
+ */
+static void reopen_while_last_put_sleeps(struct __test_metadata *_metadata,
+					 struct _test_data_kvm_ops *self,
+					 enum vfio_path path, const char *type,
+					 bool same_vm)
+{
+	char b_name[32], p[MDEV_PATH_LEN], want[512];
+	char pinned[512], at_open[512], events[512];
+	struct last_close c;
+	int vm_b = -1, kv_b, old_iommufd = -1;
+	const char *a_name = self->vm_name;
+	bool started, a_alive = false;
+	long start, ms, pins;
+	pthread_t t;
+
+	vkt_create(self->uuid, &self->dev, path, type);
+	kvm_vfio_file_add(self->kv, self->dev.file);
+	vfio_dev_open(&self->dev);
+	ASSERT_STREQ(a_name, vkt_str(self->uuid, "pinned"));
+	if (same_vm) {
+		kv_b = self->kv;
+		snprintf(b_name, sizeof(b_name), "%s", a_name);
+	} else {
+		vm_b = kvm_vm_create();
+		kv_b = kvm_vfio_create(vm_b);
+		kvm_vm_name(vm_b, b_name, sizeof(b_name));
+	}
+	vkt_set(self->uuid, "put_delay_ms", PUT_DELAY_MS);
+
+	/* The thread does the last close; the next open needs a B file. */
+	c.fd = self->dev.fd;
+	if (path == VFIO_PATH_GROUP) {
+		self->dev.fd = -1;
+		if (!same_vm) {
+			kvm_vfio_file_del(self->kv, self->dev.file);
+			kvm_vfio_file_add(kv_b, self->dev.file);
+		}
+	} else {
+		/* The cdev is the device fd: out of A, then a fresh cdev. */
+		kvm_vfio_file_del(self->kv, self->dev.file);
+		old_iommufd = self->dev.iommufd;
+		vfio_dev_file_open(&self->dev, path, mdev_path(p, self->uuid));
+		kvm_vfio_file_add(kv_b, self->dev.file);
+	}
+	ASSERT_EQ(0, pthread_create(&t, NULL, last_close, &c));
+
+	/* No ASSERT until the join: the thread uses @c. */
+	started = vkt_wait_puts(self->uuid, 1, PUT_START_MS);
+	start = now_ms();
+	EXPECT_TRUE(started) TH_LOG("put_kvm() did not start");
+	if (started) {
+		vfio_dev_open(&self->dev);
+		snprintf(pinned, sizeof(pinned), "%s",
+			 vkt_str(self->uuid, "pinned"));
+		snprintf(at_open, sizeof(at_open), "%s",
+			 vkt_str(self->uuid, "kvm_at_open"));
+		snprintf(events, sizeof(events), "%s",
+			 vkt_str(self->uuid, "events"));
+		pins = vkt_pins();
+		if (!same_vm) {
+			/* Only the sleeping put holds A now. */
+			vm_close_fds(&self->vm, &self->kv);
+			a_alive = kvm_vm_alive(a_name);
+		}
+		ms = now_ms() - start;
+
+		snprintf(want, sizeof(want), "%s %s", a_name, b_name);
+		EXPECT_STREQ(want, pinned)
+			TH_LOG("read %ld ms into the put's %d ms sleep", ms,
+			       PUT_DELAY_MS);
+		EXPECT_STREQ(b_name, at_open);
+		snprintf(want, sizeof(want), "get %s\nget %s", a_name, b_name);
+		EXPECT_STREQ(want, events);
+		EXPECT_EQ(2, pins);
+		EXPECT_EQ(2, vkt_count(self->uuid, "gets"));
+		if (!same_vm) {
+			EXPECT_TRUE(a_alive)
+				TH_LOG("read %ld ms into the put's %d ms sleep",
+				       ms, PUT_DELAY_MS);
+		}
+	}
+	if (!same_vm && self->vm >= 0)
+		vm_close_fds(&self->vm, &self->kv);
+	pthread_join(t, NULL);
+
+	/* The last close returned once its put had dropped A's pin. */
+	EXPECT_LE(PUT_DELAY_MS, c.ms);
+	EXPECT_EQ(1, vkt_count(self->uuid, "puts"));
+	EXPECT_STREQ(b_name, vkt_str(self->uuid, "pinned"));
+	snprintf(want, sizeof(want), "get %s\nget %s\nput %s", a_name, b_name,
+		 a_name);
+	EXPECT_STREQ(want, vkt_str(self->uuid, "events"));
+	EXPECT_EQ(1, vkt_pins());
+	/* A went with the put; in the same VM, the new pin holds it. */
+	EXPECT_EQ(same_vm, kvm_vm_alive(a_name));
+
+	/* The second pin lasts until its own last close. */
+	vkt_set(self->uuid, "put_delay_ms", 0);
+	vfio_dev_unplug(&self->dev, kv_b);
+	EXPECT_EQ(2, vkt_count(self->uuid, "puts"));
+	EXPECT_STREQ("none", vkt_str(self->uuid, "pinned"));
+	snprintf(want, sizeof(want), "get %s\nget %s\nput %s\nput %s",
+		 a_name, b_name, a_name, b_name);
+	EXPECT_STREQ(want, vkt_str(self->uuid, "events"));
+	EXPECT_EQ(0, vkt_pins());
+	if (old_iommufd >= 0)
+		close(old_iommufd);
+	if (same_vm) {
+		vm_close_fds(&self->vm, &self->kv);
+	} else {
+		close(kv_b);
+		close(vm_b);
+	}
+	EXPECT_FALSE(kvm_vm_alive(b_name));
+}
+
+TEST_F(kvm_ops, required_next_open_pins_other_vm_before_last_put)
+{
+	reopen_while_last_put_sleeps(_metadata, self, variant->path,
+				     "required", false);
+}
+
+TEST_F(kvm_ops, optional_next_open_pins_other_vm_before_last_put)
+{
+	reopen_while_last_put_sleeps(_metadata, self, variant->path,
+				     "optional", false);
+}
+
+TEST_F(kvm_ops, required_next_open_pins_same_vm_again_before_last_put)
+{
+	reopen_while_last_put_sleeps(_metadata, self, variant->path,
+				     "required", true);
+}
+
+TEST_F(kvm_ops, optional_next_open_pins_same_vm_again_before_last_put)
+{
+	reopen_while_last_put_sleeps(_metadata, self, variant->path,
+				     "optional", true);
+}
+
+/* The driver's event log is bounded: the last 16 stay, in order. */
+TEST_F(kvm_ops, events_log_keeps_the_last_16_and_counts_the_rest)
+{
+	char p[MDEV_PATH_LEN], path[128], buf[1024], want[1024];
+	int i, n = 0;
+
+	vkt_create(self->uuid, &self->dev, variant->path, "required");
+	kvm_vfio_file_add(self->kv, self->dev.file);
+	for (i = 0; i < EVENTS_CYCLES; i++) {
+		if (i && variant->path == VFIO_PATH_CDEV) {
+			vfio_dev_release(&self->dev);
+			vfio_dev_file_open(&self->dev, variant->path,
+					   mdev_path(p, self->uuid));
+			kvm_vfio_file_add(self->kv, self->dev.file);
+		}
+		vfio_dev_open(&self->dev);
+		vfio_dev_unplug(&self->dev, self->kv);
+	}
+	EXPECT_EQ(EVENTS_CYCLES, vkt_count(self->uuid, "gets"));
+	EXPECT_EQ(EVENTS_CYCLES, vkt_count(self->uuid, "puts"));
+
+	n += snprintf(want + n, sizeof(want) - n,
+		      "(%d earlier events dropped)\n",
+		      2 * EVENTS_CYCLES - VKT_EVENTS_KEPT);
+	for (i = 0; i < VKT_EVENTS_KEPT; i++)
+		n += snprintf(want + n, sizeof(want) - n, "%s %s\n",
+			      i % 2 ? "put" : "get", self->vm_name);
+	want[n - 1] = '\0';	/* __sysfs_read() drops the last newline */
+	snprintf(path, sizeof(path), VKT_DEBUGFS "/%s/events", self->uuid);
+	ASSERT_EQ(0, __sysfs_read(path, buf, sizeof(buf)));
+	EXPECT_STREQ(want, buf);
 }
 
 TEST_HARNESS_MAIN

@@ -15,6 +15,12 @@
  * the device holds nothing (pins and unpins balance), and it still opens;
  * lockdep, KASAN and kmemleak watch the whole run. Each scenario prints
  * the iterations it reached.
+ *
+ * And one race of the test driver's own, outside the fixture
+ * (global.debugfs_reads_safe_while_mdev_created_and_removed): a thread
+ * reads a device's kvm_at_open debugfs file in a loop while the device is
+ * created and removed, up to 20 times or 10 s. The reads must never reach
+ * the core's objects, which the device does not have yet, or any more.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -33,6 +39,7 @@
 #include "libmdevkvm/kvm.h"
 #include "libmdevkvm/mdev.h"
 #include "libmdevkvm/subject.h"
+#include "libmdevkvm/sysfs.h"
 #include "libmdevkvm/vfio.h"
 #include "libmdevkvm/vkt.h"
 
@@ -499,6 +506,106 @@ TEST_F_TIMEOUT(race, open_close_vs_vm_owner_killed, RACE_TIMEOUT)
 {
 	race_run(_metadata, &self->r, OWNER_KILLED);
 	race_reopen(_metadata, &self->r);
+}
+
+/* A reader of one debugfs file, in a loop, from before it exists. */
+struct debugfs_reader {
+	char path[128];
+	int stop;
+	unsigned long reads;	/* reads of the live file */
+	int unexpected;		/* the first errno that was not expected */
+	char bad[64];		/* the first content other than "none" */
+};
+
+static void *debugfs_reader(void *data)
+{
+	struct debugfs_reader *r = data;
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	while (!LOAD(r->stop)) {
+		fd = open(r->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			/* Not created yet, or removed: debugfs says ENOENT. */
+			if (errno != ENOENT && !r->unexpected)
+				r->unexpected = errno;
+			continue;
+		}
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n < 0) {
+			/* Removed between the open and the read. */
+			if (errno != EIO && !r->unexpected)
+				r->unexpected = errno;
+			continue;
+		}
+		buf[n] = '\0';
+		if (strcmp(buf, "none\n") && !r->bad[0])
+			snprintf(r->bad, sizeof(r->bad), "%s", buf);
+		STORE(r->reads, r->reads + 1);
+	}
+	return NULL;
+}
+
+#define DEBUGFS_RACE_ITERATIONS	20
+#define DEBUGFS_RACE_MS		10000
+
+/*
+ * The test driver's kvm_at_open debugfs file read in a tight loop while
+ * its device is created and removed. A device's files exist from the
+ * driver's ->init, before the core gives the device a dev_set, until its
+ * ->release, after the core has freed the dev_set: the file once took
+ * dev_set->lock, which a read in either window found NULL or freed. This
+ * is a race, not guaranteed to hit that use-after-free on every run
+ * (KASAN reports it when it does, which fails make check); the driver's
+ * own lock must make every read succeed, or fail with the errnos of a
+ * file removed under it, and read "none".
+ */
+TEST(debugfs_reads_safe_while_mdev_created_and_removed)
+{
+	struct timespec start, now;
+	struct debugfs_reader r;
+	char uuid[MDEV_UUID_LEN];
+	unsigned long reads = 0;
+	pthread_t t;
+	int i, j, ret;
+
+	modprobe(VKT);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (i = 0; i < DEBUGFS_RACE_ITERATIONS; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000 +
+		    (now.tv_nsec - start.tv_nsec) / 1000000 > DEBUGFS_RACE_MS)
+			break;
+
+		memset(&r, 0, sizeof(r));
+		mdev_uuid_random(uuid);
+		snprintf(r.path, sizeof(r.path), VKT_DEBUGFS "/%s/kvm_at_open",
+			 uuid);
+		ASSERT_EQ(0, pthread_create(&t, NULL, debugfs_reader, &r));
+		ret = __mdev_create_str(VKT, VKT "-none", uuid);
+		if (!ret) {
+			/* Let it read the live file, then remove it. */
+			for (j = 0; j < 10000 && !LOAD(r.reads); j++)
+				usleep(100);
+			ret = __mdev_remove(uuid);
+		}
+		STORE(r.stop, 1);
+		pthread_join(t, NULL);
+
+		ASSERT_EQ(0, ret) TH_LOG("mdev create or remove: %s",
+					 strerror(-ret));
+		EXPECT_LT(0, r.reads) TH_LOG("the reader never read the file");
+		EXPECT_EQ(0, r.unexpected)
+			TH_LOG("reading %s: %s", r.path,
+			       strerror(r.unexpected));
+		EXPECT_STREQ("", r.bad);
+		reads += r.reads;
+	}
+	printf("# race: debugfs: %d mdev create/remove cycles, %lu reads\n",
+	       i, reads);
+	EXPECT_LT(0, i);
 }
 
 TEST_HARNESS_MAIN

@@ -12,32 +12,64 @@
  * and exposes, for each device, in /sys/kernel/debug/vfio_kvm_test/<uuid>/:
  *
  *   gets, puts      how often the core called get_kvm() and put_kvm()
+ *                   (a put counts as it starts, before put_delay_ms)
  *   opens, closes   how often it called open_device() and close_device()
  *   pinned          the VMs pinned now, by their KVM debugfs names
- *                   ("<pid>-<vm fd>"), or "none"
+ *                   ("<pid>-<vm fd>"), or "none"; a VM pinned twice is
+ *                   named twice. Pins past the first VKT_MAX_PINS (4) at
+ *                   once, which only delayed puts allow, are counted
+ *                   at the end as "+<n>"
  *   kvm_at_open     vdev->kvm as open_device() saw it, or "none"
+ *   events          the pins taken and dropped, oldest first, a line
+ *                   each: "get <vm>" when get_kvm() pinned the VM,
+ *                   "put <vm>" when put_kvm() dropped it, e.g.
+ *                   "get 123-4\nget 123-7\nput 123-4\n"; a failed
+ *                   get_kvm() counts in gets only. It keeps the last
+ *                   VKT_MAX_EVENTS (16); when it dropped older ones, a
+ *                   first line says "(<n> earlier events dropped)"
  *   fail_get_kvm    write an errno: get_kvm() fails with it (0: off)
  *   fail_open       write an errno: open_device() fails with it (0: off)
+ *   put_delay_ms    write milliseconds: put_kvm() sleeps that long before
+ *                   it drops the pin, so that a test can open the device
+ *                   again while the last close's put is pending (0, the
+ *                   default: off; at most VKT_MAX_PUT_DELAY_MS, 10 s,
+ *                   well below the hung task timeout)
  *
  * and /sys/kernel/debug/vfio_kvm_test/pins, the pins held by all devices.
  * The pin itself is KVM's standard one, so what the tests see is what a
  * real driver gets.
+ *
+ * The debugfs files read only the driver's own state, under its own
+ * lock, never the core's objects: a device's files exist before the core
+ * gives it a dev_set and until ->release, which the core calls after it
+ * has freed the dev_set. debugfs_remove_recursive() in ->release waits for
+ * the readers, so they never see the device freed.
  */
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/kvm_host.h>
 #include <linux/kvm_vfio.h>
 #include <linux/mdev.h>
+#include <linux/minmax.h>
 #include <linux/module.h>
 #include <linux/seq_file.h>
 #include <linux/spinlock.h>
 #include <linux/vfio.h>
 
-#define VKT_NAME	"vfio_kvm_test"
-#define VKT_MAX_PINS	4
+#define VKT_NAME		"vfio_kvm_test"
+#define VKT_MAX_PINS		4
+#define VKT_MAX_EVENTS		16
+#define VKT_MAX_PUT_DELAY_MS	10000
+#define VKT_VM_NAME_LEN		32
 
 struct vkt_type {
 	struct mdev_type type;
 	const struct vfio_device_kvm_ops *kvm_ops;
+};
+
+struct vkt_event {
+	bool get;			/* get_kvm(), or put_kvm() */
+	char vm[VKT_VM_NAME_LEN];
 };
 
 struct vkt_device {
@@ -49,10 +81,18 @@ struct vkt_device {
 	u32 closes;		/* under dev_set->lock */
 	u32 fail_get_kvm;	/* a positive errno, or 0 */
 	u32 fail_open;		/* a positive errno, or 0 */
-	/* get_kvm() runs under a spinlock and put_kvm() after the next get */
-	spinlock_t pin_lock;
-	struct kvm *pins[VKT_MAX_PINS];
-	char kvm_at_open[32];	/* under dev_set->lock */
+	u32 put_delay_ms;	/* how long put_kvm() sleeps first */
+	/*
+	 * The driver's own lock for what the debugfs files show: a spinlock,
+	 * since get_kvm() runs under one, and put_kvm() may run after the
+	 * next get_kvm().
+	 */
+	spinlock_t lock;
+	struct kvm *pins[VKT_MAX_PINS];		/* under @lock */
+	u32 pins_untracked;			/* under @lock */
+	struct vkt_event events[VKT_MAX_EVENTS];	/* under @lock */
+	unsigned long nr_events;		/* under @lock */
+	char kvm_at_open[VKT_VM_NAME_LEN];	/* under @lock */
 };
 
 static struct vkt_parent {
@@ -78,10 +118,22 @@ static void vkt_kvm_name(struct kvm *kvm, char *buf, size_t size)
 		strscpy(buf, kvm->stats_id, size);
 }
 
+/* Appends to the event ring, overwriting the oldest entry when full. */
+static void vkt_log_event(struct vkt_device *vkd, bool get, const char *vm)
+{
+	struct vkt_event *e;
+
+	lockdep_assert_held(&vkd->lock);
+	e = &vkd->events[vkd->nr_events++ % VKT_MAX_EVENTS];
+	e->get = get;
+	strscpy(e->vm, vm, sizeof(e->vm));
+}
+
 /* Called by the core under the opening file's kvm_ref_lock. */
 static int vkt_get_kvm(struct vfio_device *vdev, struct kvm *kvm)
 {
 	struct vkt_device *vkd = to_vkt(vdev);
+	char name[VKT_VM_NAME_LEN];
 	int i, ret;
 
 	atomic_inc(&vkd->gets);
@@ -92,13 +144,17 @@ static int vkt_get_kvm(struct vfio_device *vdev, struct kvm *kvm)
 	if (ret)
 		return ret;
 
-	spin_lock(&vkd->pin_lock);
+	vkt_kvm_name(kvm, name, sizeof(name));
+	spin_lock(&vkd->lock);
 	for (i = 0; i < VKT_MAX_PINS && vkd->pins[i]; i++)
 		;
-	/* More pins than opens would be a core bug: keep counting anyway. */
-	if (!WARN_ON_ONCE(i == VKT_MAX_PINS))
+	/* Every slot taken: puts are pending (put_delay_ms). */
+	if (i < VKT_MAX_PINS)
 		vkd->pins[i] = kvm;
-	spin_unlock(&vkd->pin_lock);
+	else
+		vkd->pins_untracked++;
+	vkt_log_event(vkd, true, name);
+	spin_unlock(&vkd->lock);
 	atomic_inc(&vkt.pins);
 	return 0;
 }
@@ -107,19 +163,35 @@ static int vkt_get_kvm(struct vfio_device *vdev, struct kvm *kvm)
 static void vkt_put_kvm(struct vfio_device *vdev, struct kvm *kvm)
 {
 	struct vkt_device *vkd = to_vkt(vdev);
+	char name[VKT_VM_NAME_LEN];
+	unsigned int delay;
+	bool found = false;
 	int i;
 
 	might_sleep();
 	atomic_inc(&vkd->puts);
-	spin_lock(&vkd->pin_lock);
+	delay = min(READ_ONCE(vkd->put_delay_ms), VKT_MAX_PUT_DELAY_MS);
+	if (delay)
+		msleep(delay);
+
+	/* The VM is still pinned: its name is still there to read. */
+	vkt_kvm_name(kvm, name, sizeof(name));
+	spin_lock(&vkd->lock);
 	for (i = 0; i < VKT_MAX_PINS; i++) {
 		if (vkd->pins[i] == kvm) {
 			vkd->pins[i] = NULL;
+			found = true;
 			break;
 		}
 	}
-	spin_unlock(&vkd->pin_lock);
-	WARN_ON_ONCE(i == VKT_MAX_PINS);
+	if (!found && vkd->pins_untracked) {
+		vkd->pins_untracked--;
+		found = true;
+	}
+	vkt_log_event(vkd, false, name);
+	spin_unlock(&vkd->lock);
+	/* A put of a VM this device never pinned would be a core bug. */
+	WARN_ON_ONCE(!found);
 	atomic_dec(&vkt.pins);
 	kvm_vfio_device_put_kvm(vdev, kvm);
 }
@@ -150,17 +222,19 @@ static struct mdev_type *vkt_mdev_types[] = {
 static int vkt_pinned_show(struct seq_file *m, void *unused)
 {
 	struct vkt_device *vkd = m->private;
-	char name[32];
+	char name[VKT_VM_NAME_LEN];
 	int i, n = 0;
 
-	spin_lock(&vkd->pin_lock);
+	spin_lock(&vkd->lock);
 	for (i = 0; i < VKT_MAX_PINS; i++) {
 		if (!vkd->pins[i])
 			continue;
 		vkt_kvm_name(vkd->pins[i], name, sizeof(name));
 		seq_printf(m, "%s%s", n++ ? " " : "", name);
 	}
-	spin_unlock(&vkd->pin_lock);
+	if (vkd->pins_untracked)
+		seq_printf(m, "%s+%u", n++ ? " " : "", vkd->pins_untracked);
+	spin_unlock(&vkd->lock);
 	seq_puts(m, n ? "\n" : "none\n");
 	return 0;
 }
@@ -170,12 +244,32 @@ static int vkt_kvm_at_open_show(struct seq_file *m, void *unused)
 {
 	struct vkt_device *vkd = m->private;
 
-	mutex_lock(&vkd->vdev.dev_set->lock);
+	spin_lock(&vkd->lock);
 	seq_printf(m, "%s\n", vkd->kvm_at_open);
-	mutex_unlock(&vkd->vdev.dev_set->lock);
+	spin_unlock(&vkd->lock);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(vkt_kvm_at_open);
+
+static int vkt_events_show(struct seq_file *m, void *unused)
+{
+	struct vkt_device *vkd = m->private;
+	unsigned long first = 0, i;
+	struct vkt_event *e;
+
+	spin_lock(&vkd->lock);
+	if (vkd->nr_events > VKT_MAX_EVENTS) {
+		first = vkd->nr_events - VKT_MAX_EVENTS;
+		seq_printf(m, "(%lu earlier events dropped)\n", first);
+	}
+	for (i = first; i < vkd->nr_events; i++) {
+		e = &vkd->events[i % VKT_MAX_EVENTS];
+		seq_printf(m, "%s %s\n", e->get ? "get" : "put", e->vm);
+	}
+	spin_unlock(&vkd->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vkt_events);
 
 static int vkt_init_dev(struct vfio_device *vdev)
 {
@@ -184,7 +278,7 @@ static int vkt_init_dev(struct vfio_device *vdev)
 	struct vkt_type *type = container_of(mdev->type, struct vkt_type, type);
 	struct dentry *d;
 
-	spin_lock_init(&vkd->pin_lock);
+	spin_lock_init(&vkd->lock);
 	strscpy(vkd->kvm_at_open, "none", sizeof(vkd->kvm_at_open));
 	vdev->kvm_ops = type->kvm_ops;
 
@@ -196,12 +290,18 @@ static int vkt_init_dev(struct vfio_device *vdev)
 	debugfs_create_u32("closes", 0444, d, &vkd->closes);
 	debugfs_create_u32("fail_get_kvm", 0644, d, &vkd->fail_get_kvm);
 	debugfs_create_u32("fail_open", 0644, d, &vkd->fail_open);
+	debugfs_create_u32("put_delay_ms", 0644, d, &vkd->put_delay_ms);
 	debugfs_create_file("pinned", 0444, d, vkd, &vkt_pinned_fops);
 	debugfs_create_file("kvm_at_open", 0444, d, vkd,
 			    &vkt_kvm_at_open_fops);
+	debugfs_create_file("events", 0444, d, vkd, &vkt_events_fops);
 	return 0;
 }
 
+/*
+ * Called by the core after it freed the dev_set, just before it frees the
+ * device: the debugfs files go first, and this waits for their readers.
+ */
 static void vkt_release_dev(struct vfio_device *vdev)
 {
 	debugfs_remove_recursive(to_vkt(vdev)->debugfs);
@@ -210,10 +310,14 @@ static void vkt_release_dev(struct vfio_device *vdev)
 static int vkt_open_device(struct vfio_device *vdev)
 {
 	struct vkt_device *vkd = to_vkt(vdev);
+	char name[VKT_VM_NAME_LEN];
 
 	lockdep_assert_held(&vdev->dev_set->lock);
 	vkd->opens++;
-	vkt_kvm_name(vdev->kvm, vkd->kvm_at_open, sizeof(vkd->kvm_at_open));
+	vkt_kvm_name(vdev->kvm, name, sizeof(name));
+	spin_lock(&vkd->lock);
+	strscpy(vkd->kvm_at_open, name, sizeof(vkd->kvm_at_open));
+	spin_unlock(&vkd->lock);
 	return -READ_ONCE(vkd->fail_open);
 }
 
