@@ -27,6 +27,7 @@
 #include "libmdevkvm/host.h"
 #include "libmdevkvm/kvm.h"
 #include "libmdevkvm/mdev.h"
+#include "libmdevkvm/stall.h"
 #include "libmdevkvm/sysfs.h"
 #include "libmdevkvm/vfio.h"
 
@@ -745,6 +746,88 @@ static void *gtt_loader_run(void *arg)
 	l->ret = __vfio_region_write(l->dev, VFIO_PCI_BAR0_REGION_INDEX,
 				     REG_GTT_CTRL, &load, sizeof(load));
 	return NULL;
+}
+
+struct status_reader {
+	struct vfio_dev *dev;
+	__u32 status;
+};
+
+static void *status_read_run(void *arg)
+{
+	struct status_reader *r = arg;
+
+	r->status = vfio_bar0_read(r->dev, REG_STATUS);
+	return NULL;
+}
+
+struct gtt_storer {
+	int vm;
+	unsigned char *mem;
+};
+
+static void *gtt_store_run(void *arg)
+{
+	struct gtt_storer *st = arg;
+
+	vcpu_store(st->vm, st->mem, 0, 0xffc8, 0x77777777);
+	return NULL;
+}
+
+/*
+ * The VMM backs the second page of the table with userfaultfd memory and
+ * leaves the fault pending, so LOAD's DMA read waits for as long as the
+ * VMM likes. Meanwhile the device's registers answer, and a vCPU store
+ * to the table's first page (reported to the device's notifier) goes
+ * through: nothing a vCPU waits for waits on the VMM's memory. (Before,
+ * LOAD read with the device's mutex held, and both waited.) Once the
+ * fault is served, the load reads again, with the vCPU's store.
+ */
+TEST_F(mvgpu, gtt_load_waiting_on_user_memory_stalls_no_vcpu)
+{
+	struct gtt_loader l = { .dev = &self->dev };
+	struct status_reader r = { .dev = &self->dev };
+	struct stall_call load, read, store;
+	struct gtt_storer st;
+	struct stall_mem sm;
+	unsigned char *mem;
+
+	mvgpu_open(&self->dev, self->kv);
+	mem = guest_ram(self->vm, &self->dev);
+	stall_mem_create(&sm, 4096);
+	kvm_vm_set_memslot(self->vm, 1, GUEST_MEM_SIZE, sm.addr, sm.len);
+	vfio_dev_dma_map(&self->dev, GUEST_MEM_SIZE, sm.addr, sm.len);
+	memset(mem + GUEST_MEM_SIZE - 0x40, 0x11, 0x40);
+	/* Entries 0-7 in guest RAM, 8-15 in the stalling page. */
+	gtt_program(&self->dev, GUEST_MEM_SIZE - 0x40, 16);
+
+	stall_call_start(&load, gtt_loader_run, &l);
+	ASSERT_TRUE(stall_mem_wait_fault(&sm, 10000))
+		TH_LOG("LOAD never read the stalling page");
+
+	stall_call_start(&read, status_read_run, &r);
+	EXPECT_TRUE(stall_call_wait(&read, 5000))
+		TH_LOG("a register read waited for LOAD's DMA");
+	st = (struct gtt_storer){ .vm = self->vm, .mem = mem };
+	stall_call_start(&store, gtt_store_run, &st);
+	EXPECT_TRUE(stall_call_wait(&store, 5000))
+		TH_LOG("a vCPU store waited for LOAD's DMA");
+	EXPECT_FALSE(stall_call_wait(&load, 0));
+
+	stall_mem_release(&sm, 0x33);
+	stall_call_join(&load);
+	stall_call_join(&read);
+	stall_call_join(&store);
+	ASSERT_EQ(4, l.ret);
+	EXPECT_EQ(STATUS_VM, r.status);
+	EXPECT_EQ(STATUS_VM | STATUS_GTT,
+		  vfio_bar0_read(&self->dev, REG_STATUS));
+	EXPECT_EQ(0x11111111, vfio_bar0_read(&self->dev, REG_GTT_SHADOW));
+	EXPECT_EQ(0x77777777, vfio_bar0_read(&self->dev, REG_GTT_SHADOW + 8));
+	EXPECT_EQ(0x33333333,
+		  vfio_bar0_read(&self->dev, REG_GTT_SHADOW + 8 * 8));
+	vfio_dev_close(&self->dev);
+	stall_mem_destroy(&sm);
 }
 
 /*

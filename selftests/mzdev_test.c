@@ -16,6 +16,7 @@
 #include "libmdevkvm/host.h"
 #include "libmdevkvm/kvm.h"
 #include "libmdevkvm/mdev.h"
+#include "libmdevkvm/stall.h"
 #include "libmdevkvm/sysfs.h"
 #include "libmdevkvm/vfio.h"
 
@@ -290,6 +291,69 @@ TEST_F(mzdev, fmb_address_is_read_only_while_enabled)
 	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
 	EXPECT_EQ(2, guest_fmb(self->mem + 0x1000)->sequence);
 	EXPECT_EQ(1, guest_fmb(self->mem)->sequence);
+}
+
+struct doorbell {
+	struct vfio_dev *dev;
+	__u32 status;
+};
+
+static void *doorbell_run(void *arg)
+{
+	struct doorbell *b = arg;
+
+	vfio_bar0_write(b->dev, REG_DOORBELL, 1);
+	return NULL;
+}
+
+static void *status_run(void *arg)
+{
+	struct doorbell *b = arg;
+
+	b->status = vfio_bar0_read(b->dev, REG_STATUS);
+	return NULL;
+}
+
+/*
+ * The FMB's IOVA is backed by userfaultfd memory whose fault the VMM
+ * leaves pending: the doorbell's DMA write waits. Meanwhile the
+ * registers and the uid attribute answer (before, the write held the
+ * device's mutex, and both waited). Served, the write lands.
+ */
+TEST_F(mzdev, fmb_write_waiting_on_user_memory_blocks_no_register)
+{
+	struct doorbell ring = { .dev = &self->dev };
+	struct doorbell rd = { .dev = &self->dev };
+	struct stall_call bell, read;
+	struct stall_mem sm;
+	char path[128], p[MDEV_PATH_LEN], buf[32];
+	struct fmb *fmb;
+
+	kvm_vfio_file_add(self->kv, self->dev.file);
+	mzdev_open(&self->dev, self->mem);
+	stall_mem_create(&sm, 4096);
+	vfio_dev_dma_map(&self->dev, 0x100000, sm.addr, sm.len);
+	fmb_program(&self->dev, 0x100000 + 0x100);
+
+	stall_call_start(&bell, doorbell_run, &ring);
+	ASSERT_TRUE(stall_mem_wait_fault(&sm, 10000))
+		TH_LOG("the doorbell never wrote the stalling page");
+	stall_call_start(&read, status_run, &rd);
+	EXPECT_TRUE(stall_call_wait(&read, 5000))
+		TH_LOG("a register read waited for the FMB's DMA");
+	snprintf(path, sizeof(path), "%s/uid", mdev_path(p, self->uuid));
+	EXPECT_EQ(0, __sysfs_read(path, buf, sizeof(buf)));
+
+	stall_mem_release(&sm, 0);
+	stall_call_join(&bell);
+	stall_call_join(&read);
+	EXPECT_EQ(STATUS_VM, rd.status);
+	EXPECT_EQ(STATUS_VM, vfio_bar0_read(&self->dev, REG_STATUS));
+	fmb = (struct fmb *)((char *)sm.addr + 0x100);
+	EXPECT_EQ(1, fmb->format);
+	EXPECT_EQ(1, fmb->sequence);
+	vfio_dev_close(&self->dev);
+	stall_mem_destroy(&sm);
 }
 
 TEST_HARNESS_MAIN

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * userfaultfd-backed memory and calls in threads for the mdev-kvm
+ * selftests. See libmdevkvm/stall.h.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/userfaultfd.h>
+
+#include "libmdevkvm/assert.h"
+#include "libmdevkvm/stall.h"
+
+void stall_mem_create(struct stall_mem *m, size_t len)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+
+	m->len = len;
+	m->addr = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	MK_ASSERT_TRUE(m->addr != MAP_FAILED, "mmap %zu", len);
+	m->uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	MK_ASSERT_TRUE(m->uffd >= 0, "userfaultfd (CONFIG_USERFAULTFD)");
+	MK_ASSERT_TRUE(!ioctl(m->uffd, UFFDIO_API, &api), "UFFDIO_API");
+	reg.range.start = (unsigned long)m->addr;
+	reg.range.len = len;
+	MK_ASSERT_TRUE(!ioctl(m->uffd, UFFDIO_REGISTER, &reg),
+		       "UFFDIO_REGISTER");
+}
+
+bool stall_mem_wait_fault(struct stall_mem *m, int ms)
+{
+	struct pollfd p = { .fd = m->uffd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
+}
+
+void stall_mem_release(struct stall_mem *m, int c)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct uffdio_copy copy;
+	size_t off;
+	void *src;
+
+	src = malloc(page);
+	MK_ASSERT_TRUE(src, "malloc");
+	memset(src, c, page);
+	for (off = 0; off < m->len; off += page) {
+		copy = (struct uffdio_copy){
+			.dst = (unsigned long)m->addr + off,
+			.src = (unsigned long)src, .len = page,
+		};
+		/* EEXIST: a page that is there already. */
+		MK_ASSERT_TRUE(!ioctl(m->uffd, UFFDIO_COPY, &copy) ||
+			       errno == EEXIST, "UFFDIO_COPY");
+	}
+	free(src);
+}
+
+void stall_mem_destroy(struct stall_mem *m)
+{
+	close(m->uffd);
+	munmap(m->addr, m->len);
+}
+
+static void *stall_call_run(void *arg)
+{
+	struct stall_call *c = arg;
+
+	c->fn(c->arg);
+	__atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+void stall_call_start(struct stall_call *c, void *(*fn)(void *), void *arg)
+{
+	c->fn = fn;
+	c->arg = arg;
+	c->done = 0;
+	MK_ASSERT_TRUE(!pthread_create(&c->thread, NULL, stall_call_run, c),
+		       "pthread_create");
+}
+
+bool stall_call_wait(struct stall_call *c, int ms)
+{
+	struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+	int waited;
+
+	for (waited = 0; waited < ms; waited += 10) {
+		if (__atomic_load_n(&c->done, __ATOMIC_ACQUIRE))
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return __atomic_load_n(&c->done, __ATOMIC_ACQUIRE);
+}
+
+void stall_call_join(struct stall_call *c)
+{
+	pthread_join(c->thread, NULL);
+}
