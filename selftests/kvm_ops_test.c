@@ -533,4 +533,29 @@ TEST_F(kvm_ops, events_log_keeps_the_last_16_and_counts_the_rest)
 	EXPECT_STREQ(want, buf);
 }
 
+/*
+ * The driver's failure knobs take an errno and nothing larger: a value
+ * past MAX_ERRNO would come back from the open as a pointer IS_ERR()
+ * does not see (the kernel then installed it as a file, and oopsed).
+ */
+TEST_F(kvm_ops, failure_knobs_refuse_what_is_not_an_errno)
+{
+	static const char *const bad[] = { "4096", "4294967295" };
+	char path[128];
+	int i;
+
+	vkt_create(self->uuid, &self->dev, variant->path, "required");
+	kvm_vfio_file_add(self->kv, self->dev.file);
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), VKT_DEBUGFS "/%s/%s", self->uuid,
+			 i ? "fail_open" : "fail_get_kvm");
+		EXPECT_EQ(-EINVAL, __sysfs_write(path, bad[0]));
+		EXPECT_EQ(-EINVAL, __sysfs_write(path, bad[1]));
+		EXPECT_EQ(0, vkt_count(self->uuid, i ? "fail_open" :
+				       "fail_get_kvm"));
+	}
+	vfio_dev_open(&self->dev);
+	EXPECT_STREQ(self->vm_name, vkt_str(self->uuid, "pinned"));
+}
+
 TEST_HARNESS_MAIN

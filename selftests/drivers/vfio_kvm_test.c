@@ -27,7 +27,8 @@
  *                   get_kvm() counts in gets only. It keeps the last
  *                   VKT_MAX_EVENTS (16); when it dropped older ones, a
  *                   first line says "(<n> earlier events dropped)"
- *   fail_get_kvm    write an errno: get_kvm() fails with it (0: off)
+ *   fail_get_kvm    write an errno: get_kvm() fails with it (0: off;
+ *                   anything above MAX_ERRNO is refused with -EINVAL)
  *   fail_open       write an errno: open_device() fails with it (0: off)
  *   put_delay_ms    write milliseconds: put_kvm() sleeps that long before
  *                   it drops the pin, so that a test can open the device
@@ -77,10 +78,10 @@ struct vkt_device {
 	struct dentry *debugfs;
 	atomic_t gets;
 	atomic_t puts;
-	u32 opens;		/* under dev_set->lock */
-	u32 closes;		/* under dev_set->lock */
-	u32 fail_get_kvm;	/* a positive errno, or 0 */
-	u32 fail_open;		/* a positive errno, or 0 */
+	atomic_t opens;		/* read by debugfs without dev_set->lock */
+	atomic_t closes;
+	u32 fail_get_kvm;	/* a positive errno, or 0: vkt_errno_set() */
+	u32 fail_open;
 	u32 put_delay_ms;	/* how long put_kvm() sleeps first */
 	/*
 	 * The driver's own lock for what the debugfs files show: a spinlock,
@@ -135,10 +136,13 @@ static int vkt_get_kvm(struct vfio_device *vdev, struct kvm *kvm)
 	struct vkt_device *vkd = to_vkt(vdev);
 	char name[VKT_VM_NAME_LEN];
 	int i, ret;
+	u32 err;
 
 	atomic_inc(&vkd->gets);
-	if (READ_ONCE(vkd->fail_get_kvm))
-		return -READ_ONCE(vkd->fail_get_kvm);
+	/* Once: a second read could see 0 and report a pin never taken. */
+	err = READ_ONCE(vkd->fail_get_kvm);
+	if (err)
+		return -err;
 
 	ret = kvm_vfio_device_get_kvm(vdev, kvm);
 	if (ret)
@@ -271,6 +275,27 @@ static int vkt_events_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(vkt_events);
 
+/*
+ * fail_get_kvm and fail_open: an errno the core can return as one. A
+ * larger value would come back from open as a pointer that IS_ERR() does
+ * not recognise (and be installed as a file): refused.
+ */
+static int vkt_errno_get(void *data, u64 *val)
+{
+	*val = READ_ONCE(*(u32 *)data);
+	return 0;
+}
+
+static int vkt_errno_set(void *data, u64 val)
+{
+	if (val > MAX_ERRNO)
+		return -EINVAL;
+	WRITE_ONCE(*(u32 *)data, val);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(vkt_errno_fops, vkt_errno_get, vkt_errno_set,
+			 "%llu\n");
+
 static int vkt_init_dev(struct vfio_device *vdev)
 {
 	struct vkt_device *vkd = to_vkt(vdev);
@@ -286,10 +311,12 @@ static int vkt_init_dev(struct vfio_device *vdev)
 	vkd->debugfs = d;
 	debugfs_create_atomic_t("gets", 0444, d, &vkd->gets);
 	debugfs_create_atomic_t("puts", 0444, d, &vkd->puts);
-	debugfs_create_u32("opens", 0444, d, &vkd->opens);
-	debugfs_create_u32("closes", 0444, d, &vkd->closes);
-	debugfs_create_u32("fail_get_kvm", 0644, d, &vkd->fail_get_kvm);
-	debugfs_create_u32("fail_open", 0644, d, &vkd->fail_open);
+	debugfs_create_atomic_t("opens", 0444, d, &vkd->opens);
+	debugfs_create_atomic_t("closes", 0444, d, &vkd->closes);
+	debugfs_create_file("fail_get_kvm", 0644, d, &vkd->fail_get_kvm,
+			    &vkt_errno_fops);
+	debugfs_create_file("fail_open", 0644, d, &vkd->fail_open,
+			    &vkt_errno_fops);
 	debugfs_create_u32("put_delay_ms", 0644, d, &vkd->put_delay_ms);
 	debugfs_create_file("pinned", 0444, d, vkd, &vkt_pinned_fops);
 	debugfs_create_file("kvm_at_open", 0444, d, vkd,
@@ -313,7 +340,7 @@ static int vkt_open_device(struct vfio_device *vdev)
 	char name[VKT_VM_NAME_LEN];
 
 	lockdep_assert_held(&vdev->dev_set->lock);
-	vkd->opens++;
+	atomic_inc(&vkd->opens);
 	vkt_kvm_name(vdev->kvm, name, sizeof(name));
 	spin_lock(&vkd->lock);
 	strscpy(vkd->kvm_at_open, name, sizeof(vkd->kvm_at_open));
@@ -324,7 +351,7 @@ static int vkt_open_device(struct vfio_device *vdev)
 static void vkt_close_device(struct vfio_device *vdev)
 {
 	lockdep_assert_held(&vdev->dev_set->lock);
-	to_vkt(vdev)->closes++;
+	atomic_inc(&to_vkt(vdev)->closes);
 }
 
 static const struct vfio_device_ops vkt_dev_ops = {
