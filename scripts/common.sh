@@ -12,8 +12,10 @@ CACHE=${MDEV_KVM_CACHE:-/var/cache/mdev-kvm}
 TARBALL=${LINUX_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 SRCPKG=linux-source-6.12
 
-# Kernel flavour: "debug" (make check, selftests/config + config.debug) or
-# "bench" (make bench, selftests/config + config.bench: no debug options).
+# Kernel flavour: "debug" (make check, selftests/config + config.debug),
+# "kcsan" (make check KCSAN=1: config.debug + config.kcsan, KCSAN instead
+# of KASAN) or "bench" (make bench, selftests/config + config.bench: no
+# debug options).
 FLAVOR=${FLAVOR:-debug}
 # The tree to build: "series" (tag base + our patches) or "upstream" (make
 # bench BASE=upstream: the pristine source, no patch applied).
@@ -54,7 +56,8 @@ run_logged() {
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 15
 		kill -0 "$pid" 2>/dev/null || break
-		last=$(grep -E '^  [A-Z]+ ' "$log" | tail -n 1 | sed 's/^ *//')
+		# No progress line yet is not a failure (pipefail, set -e).
+		last=$(grep -E '^  [A-Z]+ ' "$log" | tail -n 1 | sed 's/^ *//' || true)
 		info "$what: ${last:-working} ($(wc -l <"$log") lines)"
 	done
 	rc=0

@@ -3,11 +3,13 @@
 #
 # make compile-test: build the objects of the in-tree users of
 # vfio_device_kvm_ops that our test kernel does not contain, with warnings
-# as errors:
+# as errors, each with KVM built in (kvm=y: KVM and every user =y) and as
+# modules (kvm=m: all =m):
 #   x86   i915 kvmgt, the VFIO core and KVM  (x86_64_defconfig + GVT)
 #   s390  vfio_ap, vfio-pci zdev, the VFIO core and KVM  (cross compiler)
 # Only the needed objects are built, so each config costs seconds once
-# its `prepare` has run.
+# its `prepare` has run. Each config has its own object directory,
+# obj/compile-<head|series>-<arch>-kvm<y|m>, kept between runs.
 #
 # make series-build (SERIES=1): the same, plus the test kernel's VFIO and
 # KVM modules, for every patch of the series in turn, in a worktree of its
@@ -20,56 +22,77 @@ set_kernel_paths
 exec 9>"$CACHE/.lock-compile-test"
 flock 9
 
-# config name, ARCH, CROSS_COMPILE, base defconfig, symbols, targets
-X86_SYMS="KVM=m KVM_INTEL=m VFIO=m VFIO_MDEV=m DRM=m DRM_I915=m DRM_I915_GVT=y DRM_I915_GVT_KVMGT=m"
+# The symbols each config asks for, @ standing for its KVM mode (y or m),
+# the targets it builds, and the objects those must have produced (each
+# user of the contract and the files the series changes). Every symbol is
+# verified after olddefconfig.
+X86_SYMS="VIRTUALIZATION=y KVM=@ KVM_INTEL=@ VFIO=@ VFIO_MDEV=@ DRM=@ DRM_I915=@ DRM_I915_GVT=y DRM_I915_GVT_KVMGT=@"
 X86_TARGETS="drivers/gpu/drm/i915/gvt/kvmgt.o drivers/vfio/ arch/x86/kvm/"
-S390_SYMS="KVM=m VFIO=m VFIO_PCI=m VFIO_PCI_ZDEV_KVM=y ZCRYPT=m VFIO_AP=m VFIO_MDEV=m"
+X86_OBJS="drivers/gpu/drm/i915/gvt/kvmgt.o drivers/vfio/vfio_main.o
+	  virt/kvm/vfio.o arch/x86/kvm/mmu/page_track.o"
+S390_SYMS="KVM=@ VFIO=@ VFIO_PCI=@ VFIO_PCI_ZDEV_KVM=y ZCRYPT=@ VFIO_AP=@ VFIO_MDEV=@"
 S390_TARGETS="drivers/s390/crypto/vfio_ap_ops.o drivers/vfio/ arch/s390/kvm/"
+S390_OBJS="drivers/s390/crypto/vfio_ap_ops.o drivers/vfio/pci/vfio_pci_zdev.o
+	   drivers/vfio/vfio_main.o virt/kvm/vfio.o arch/s390/kvm/pci.o"
+KVM_MODES="y m"
 
 # compile_config <src> <objdir> <arch> <cross> <defconfig> <syms> <targets>
+#		 <objects>
 compile_config() {
 	local src=$1 obj=$2 arch=$3 cross=$4 defconfig=$5 syms=$6 targets=$7
+	local objs=$8
 	local make=(make -s -C "$src" O="$obj" ARCH="$arch" -j"$JOBS"
 		    KCFLAGS=-Werror)
-	local s want got bad=0
+	local s t want got bad=0 key
 
 	[ -n "$cross" ] && make+=(CROSS_COMPILE="$cross")
 	command -v ccache >/dev/null &&
 		make+=(CC="ccache ${cross}gcc") &&
 		export CCACHE_DIR=$CACHE/ccache CCACHE_DEPEND=1
 	mkdir -p "$obj"
-	if [ ! -f "$obj/.config" ]; then
+	# A changed symbol list starts the config again from the defconfig
+	# (the objects stay: kbuild rebuilds what the change touches).
+	key="$defconfig $syms"
+	if [ ! -f "$obj/.config" ] || [ "$(cat "$obj/.mdev-kvm-syms" 2>/dev/null)" != "$key" ]; then
 		"${make[@]}" "$defconfig" >/dev/null
 		for s in $syms; do
 			"$src/scripts/config" --file "$obj/.config" \
 				--set-val "${s%%=*}" "${s#*=}"
 		done
+		echo "$key" >"$obj/.mdev-kvm-syms"
 	fi
 	"${make[@]}" olddefconfig >/dev/null
 	for s in $syms; do
 		want="CONFIG_$s"
 		got=$(grep -E "^CONFIG_${s%%=*}=" "$obj/.config" || true)
-		[ "$got" = "$want" ] || { echo "  $arch: asked $want, got ${got:-not set}" >&2; bad=1; }
+		[ "$got" = "$want" ] || { echo "  ${obj##*/}: asked $want, got ${got:-not set}" >&2; bad=1; }
 	done
-	[ "$bad" = 0 ] || die "$arch compile-test config lost symbols (above)"
+	[ "$bad" = 0 ] || die "${obj##*/}: the config lost symbols (above)"
 	# shellcheck disable=SC2086
 	"${make[@]}" $targets >"$obj.log" 2>&1 ||
-		{ tail -n 30 "$obj.log" >&2; die "$arch: build failed ($obj.log)"; }
+		{ tail -n 30 "$obj.log" >&2; die "${obj##*/}: build failed ($obj.log)"; }
+	for t in $objs; do
+		[ -f "$obj/$t" ] || die "${obj##*/}: $t was not built ($obj.log)"
+	done
 }
 
 compile_tree() {
-	local src=$1 tag=$2
+	local src=$1 tag=$2 m
 
-	info "$tag: x86 kvmgt, VFIO, KVM"
-	compile_config "$src" "$CACHE/obj/compile-$tag-x86" x86_64 "" \
-		x86_64_defconfig "$X86_SYMS" "$X86_TARGETS"
-	info "$tag: s390 vfio_ap, zdev, VFIO, KVM"
-	compile_config "$src" "$CACHE/obj/compile-$tag-s390" s390 \
-		s390x-linux-gnu- defconfig "$S390_SYMS" "$S390_TARGETS"
+	for m in $KVM_MODES; do
+		info "$tag: x86, KVM=$m: kvmgt, VFIO, KVM"
+		compile_config "$src" "$CACHE/obj/compile-$tag-x86-kvm$m" \
+			x86_64 "" x86_64_defconfig "${X86_SYMS//@/$m}" \
+			"$X86_TARGETS" "$X86_OBJS"
+		info "$tag: s390, KVM=$m: vfio_ap, zdev, VFIO, KVM"
+		compile_config "$src" "$CACHE/obj/compile-$tag-s390-kvm$m" \
+			s390 s390x-linux-gnu- defconfig "${S390_SYMS//@/$m}" \
+			"$S390_TARGETS" "$S390_OBJS"
+	done
 }
 
 if [ "${SERIES:-}" != 1 ]; then
-	stage "compile-test: the in-tree users on x86 and s390"
+	stage "compile-test: the in-tree users on x86 and s390, KVM=y and KVM=m"
 	compile_tree "$KSRC" head
 	info "compile-test passed"
 	exit 0

@@ -137,8 +137,13 @@ apply_series() {
 
 # --- 3. configuration -----------------------------------------------------
 FRAGMENTS=("$TOP/selftests/config")
-[ "$FLAVOR" = debug ] && FRAGMENTS+=("$TOP/selftests/config.debug")
-[ "$FLAVOR" = bench ] && FRAGMENTS+=("$TOP/selftests/config.bench")
+case $FLAVOR in
+debug) FRAGMENTS+=("$TOP/selftests/config.debug") ;;
+# make check KCSAN=1: the debug options with KCSAN instead of KASAN
+kcsan) FRAGMENTS+=("$TOP/selftests/config.debug" "$TOP/selftests/config.kcsan") ;;
+bench) FRAGMENTS+=("$TOP/selftests/config.bench") ;;
+*) die "FLAVOR=$FLAVOR: debug, kcsan or bench" ;;
+esac
 # Symbols only the series makes selectable (kvm-bridge/0011): the pristine
 # tree cannot have them, and nothing the benchmark measures uses them.
 SERIES_ONLY='CONFIG_KVM_EXTERNAL_WRITE_TRACKING'
@@ -151,8 +156,11 @@ fi
 
 # Every symbol a fragment asks for must survive olddefconfig: a silently
 # dropped dependency would otherwise cost a build and a confusing test run.
+# As in merge_config.sh, the last fragment naming a symbol says what it
+# must be (config.kcsan turns config.debug's KASAN off).
 verify_config() {
-	local frag line sym want got bad=0
+	local frag line sym want got bad=0 syms=()
+	local -A asked from
 
 	for frag in "${FRAGMENTS[@]}"; do
 		while read -r line; do
@@ -165,14 +173,19 @@ verify_config() {
 			esac
 			[ "$BASE" = upstream ] && [ "$sym" = "$SERIES_ONLY" ] &&
 				continue
-			got=$(grep -E "^$sym=" "$KOBJ/.config" || true)
-			if [ "$got" != "$want" ]; then
-				printf '  %s: asked "%s", got "%s"\n' \
-					"${frag#"$TOP"/}" "${want:-not set}" \
-					"${got:-not set}" >&2
-				bad=1
-			fi
+			[ -n "${from[$sym]+set}" ] || syms+=("$sym")
+			asked[$sym]=$want from[$sym]=$frag
 		done <"$frag"
+	done
+	for sym in "${syms[@]}"; do
+		want=${asked[$sym]}
+		got=$(grep -E "^$sym=" "$KOBJ/.config" || true)
+		if [ "$got" != "$want" ]; then
+			printf '  %s: asked "%s", got "%s"\n' \
+				"${from[$sym]#"$TOP"/}" "${want:-not set}" \
+				"${got:-not set}" >&2
+			bad=1
+		fi
 	done
 	[ "$bad" = 0 ] || die "kernel config lost requested symbols (above); fix the fragment's dependencies"
 }
