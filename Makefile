@@ -12,7 +12,7 @@ TOP := $(CURDIR)
 # samples against another configured and built kernel tree.
 KDIR ?= $(TOP)/build/obj-debug
 
-export T SELFCHECK TIMEOUT CI FORCE STRESS RUN
+export T SELFCHECK TIMEOUT CI FORCE STRESS RUN FUZZ
 # One clock for every stage's "[elapsed]" prefix.
 export MDEV_KVM_T0 := $(shell date +%s)
 
@@ -46,14 +46,36 @@ selftests: kernel
 	@$(MAKE) -s -C selftests KDIR="$(KDIR)" OUT="$(TOP)/build/selftests"
 
 ## check       everything, then the suite in a QEMU guest: one verdict
-##             (T=<test> runs one test; SELFCHECK=fail|warn|... must fail)
+##             (T=<test> runs one test; SELFCHECK=fail|warn|... must fail;
+##             KCSAN=1: a kernel with KCSAN instead of KASAN, the race
+##             tests and the fuzzer; a data race in our code fails)
+ifeq ($(KCSAN),1)
+check: deps
+	@scripts/kcsan.sh
+else
 check: samples selftests
 	@selftests/vmtest.sh check
+endif
 
 ## stress      make check with a longer soak: STRESS=<s> seconds per race
 ##             scenario (default 30; make check runs 1.5 s)
 stress: samples selftests
 	@STRESS=$${STRESS:-30} TIMEOUT=$${TIMEOUT:-7200} selftests/vmtest.sh check
+
+## fuzz        the stateful fuzzer (selftests/fuzz_test.c) alone, 60 s per
+##             subject: FUZZ=seed=<n>,steps=<n>,seconds=<s> (any subset;
+##             a failure prints the FUZZ= that replays it; make check runs
+##             9 s); T=fuzz.<subject>.<test> runs one subject
+fuzz: samples selftests
+	@f="$(FUZZ)"; \
+	[[ $$f == *seconds=* ]] || f="$${f:+$$f,}seconds=60"; \
+	[[ $$f == *steps=* ]] || f="$$f,steps=1000000"; \
+	s=$$(sed -n 's/.*seconds=\([0-9a-fA-Fx]*\).*/\1/p' <<<"$$f"); \
+	FUZZ=$$f T=$${T:-fuzz_test} \
+		TIMEOUT=$${TIMEOUT:-$$((900 + 6 * (s + 90)))} \
+		selftests/vmtest.sh check
+
+.PHONY: fuzz
 
 ## bench       measure the KVM pin and the mdev lifecycle on a kernel
 ##             without debug options, in a guest (not part of check):
@@ -83,7 +105,8 @@ docs: kernel
 	@scripts/docs.sh
 
 ## compile-test  build the in-tree users: kvmgt (x86), vfio_ap and zdev
-##             (s390, cross compiler), warnings as errors
+##             (s390, cross compiler), each with KVM=y and KVM=m,
+##             warnings as errors
 compile-test: kernel
 	@scripts/compile-test.sh
 

@@ -16,8 +16,11 @@
 # RUN=demo (run mode) runs the demo without a shell and checks it ends;
 # SELFCHECK=fail|warn|leak|lockdep|kasan makes the guest misbehave on
 # purpose (the run must then fail); TIMEOUT=<s> bounds the guest (default
-# 1500); STRESS=<s> lengthens each race scenario (make stress); CI=true
-# makes any skipped test a failure.
+# 1500); STRESS=<s> lengthens each race scenario (make stress);
+# FUZZ=seed=<n>,steps=<n>,seconds=<s> drives the fuzzer (make fuzz); CI=true
+# makes any skipped test a failure. FLAVOR=kcsan (make check KCSAN=1,
+# scripts/kcsan.sh) boots the KCSAN kernel with what was built for it in
+# build/kcsan/, and judges KCSAN's reports (kcsan_verdict).
 
 source "$(dirname "$0")/../scripts/common.sh"
 
@@ -27,6 +30,13 @@ OUT=$TOP/build/$MODE
 TESTS=$TOP/build/selftests
 # Where the initramfs takes its modules (*.ko) from.
 MODULE_DIRS=("$TOP/mdev-samples" "$TOP/selftests")
+# make check KCSAN=1 (scripts/kcsan.sh): the modules and tests built
+# against the KCSAN kernel, and its own logs.
+if [ "$FLAVOR" = kcsan ]; then
+	OUT=$TOP/build/kcsan
+	TESTS=$OUT/tests
+	MODULE_DIRS=("$OUT/modules")
+fi
 TIMEOUT=${TIMEOUT:-1500}
 CONSOLE=$OUT/console.log
 TAP=$OUT/tap.log
@@ -41,6 +51,14 @@ REPORTS+='possible circular locking|possible recursive locking|'
 REPORTS+='inconsistent lock state|suspicious RCU usage|UBSAN:|'
 REPORTS+='unreferenced object|INFO: task .* blocked|detected stall|'
 REPORTS+='soft lockup|hard LOCKUP|page allocation failure'
+
+# KCSAN (make check KCSAN=1) reports "BUG: KCSAN: data-race in f [mod] /
+# g [mod]": kcsan_verdict judges those by the two functions of that line,
+# REPORTS does not. Ours, when one of them is in these directories (their
+# modules, from the kernel's modules.order, or their built-in objects),
+# a sample or the test driver: they fail the run. The others are listed.
+KCSAN_OURS_DIRS='drivers/vfio virt/kvm arch/x86/kvm'
+KCSAN_OURS_MODULES='mvgpu mzdev mcounter vfio_kvm_test'
 
 # One guest at a time on this machine: a second run would share build/$MODE
 # and halve the CPU of the first.
@@ -78,6 +96,7 @@ qemu_cmd() {
 	[ -n "${T:-}" ] && append+=" mdevkvm.t=$T"
 	[ -n "${SELFCHECK:-}" ] && append+=" mdevkvm.selfcheck=$SELFCHECK"
 	[ -n "${STRESS:-}" ] && append+=" mdevkvm.stress=$STRESS"
+	[ -n "${FUZZ:-}" ] && append+=" mdevkvm.fuzz=$FUZZ"
 	[ -n "${BENCH:-}" ] && append+=" mdevkvm.bench=$BENCH"
 	QEMU=(qemu-system-x86_64 -machine q35 -accel tcg,thread=multi
 	      -cpu max -smp 2 -m 2048 -nodefaults -display none -no-reboot
@@ -121,6 +140,134 @@ follow() {
 	done
 }
 
+# The console lines REPORTS names (KCSAN's own left to kcsan_verdict).
+report_lines() {
+	if [ "$FLAVOR" = kcsan ]; then
+		grep -v 'BUG: KCSAN: ' "$1" | grep -E "$REPORTS"
+	else
+		grep -E "$REPORTS" "$1"
+	fi
+}
+
+# One line per KCSAN report in the console: ours|other, its first line,
+# then each access ("<access> by <task> on cpu <n>: <first frame>"), tab
+# separated; "also" when our code is further down a stack.
+kcsan_reports() {
+	local d p mods=$KCSAN_OURS_MODULES syms=$OUT/kcsan-symbols
+
+	while read -r p; do
+		for d in $KCSAN_OURS_DIRS; do
+			case $p in "$d"/*) p=${p##*/} p=${p%.o} mods+=" ${p//-/_}" ;; esac
+		done
+	done <"$KOBJ/modules.order"
+	for d in $KCSAN_OURS_DIRS; do
+		[ -f "$KOBJ/$d/built-in.a" ] || continue
+		nm --defined-only "$KOBJ/$d/built-in.a" 2>/dev/null |
+			awk '$2 ~ /^[tTwW]$/ { print $3 }'
+	done >"$syms"
+	awk -v mods="$mods" -v symfile="$syms" '
+		BEGIN {
+			n = split(mods, m, " ")
+			for (i = 1; i <= n; i++) ourmod[m[i]] = 1
+			while ((getline s < symfile) > 0) oursym[s] = 1
+		}
+		# "f [mod]", "f" (built in), "f+0x1c/0x50 [mod]"
+		function ours(item, name, mod) {
+			mod = ""
+			if (match(item, /\[[^]]+\]/))
+				mod = substr(item, RSTART + 1, RLENGTH - 2)
+			name = item
+			sub(/[ +].*/, "", name)
+			return mod != "" ? (mod in ourmod) : (name in oursym)
+		}
+		function flush() {
+			if (title != "")
+				printf "%s\t%s\t%s\t%s\t%s\n", cls, title, acc[1], acc[2], also
+			title = ""
+		}
+		{ sub(/\r$/, ""); sub(/^\[ *[0-9.]+\] /, "") }
+		/BUG: KCSAN: / {
+			flush()
+			title = substr($0, index($0, "BUG: KCSAN: "))
+			fns = substr(title, 13)
+			fns = substr(fns, index(fns, " in ") + 4)
+			cls = "other"
+			n = split(fns, f, " / ")
+			for (i = 1; i <= n; i++)
+				if (ours(f[i])) cls = "ours"
+			nacc = 0; frame = 0; also = ""; acc[1] = acc[2] = ""
+			next
+		}
+		title == "" { next }
+		/^Reported by Kernel Concurrency Sanitizer/ { flush(); next }
+		/ to 0x[0-9a-f]+ of [0-9]+ bytes by .* on cpu [0-9]+:$/ {
+			sub(/:$/, ""); sub(/ to 0x[0-9a-f]+ of [0-9]+ bytes/, "")
+			if (nacc < 2) acc[++nacc] = $0
+			frame = 1
+			depth = 0
+			next
+		}
+		/^ [^ ]+\+0x[0-9a-f]+\/0x[0-9a-f]+( \[[^]]+\])?$/ {
+			if (frame) acc[nacc] = acc[nacc] ": " substr($0, 2)
+			frame = 0
+			depth++
+			# Ours also when our code is one of the first frames of
+			# an access: a race through an out-of-line helper
+			# (_copy_from_user) is named after the helper.
+			if (cls == "other" && depth <= 4 && ours(substr($0, 2)))
+				cls = "ours"
+			else if (cls == "other" && match($0, /\[[^]]+\]$/) &&
+			    (substr($0, RSTART + 1, RLENGTH - 2) in ourmod))
+				also = "also"
+		}
+		END { flush() }' "$CONSOLE"
+}
+
+# make check KCSAN=1: every KCSAN report, once per first line with a count;
+# ours fail the run (added to why), the others are listed.
+kcsan_verdict() {
+	local cls title a a1 a2 also n label
+
+	# The guest prints KCSAN's counters after the suite: it was on.
+	n=$(tr -d '\r' <"$CONSOLE" | sed -n 's/^mdev-kvm: kcsan: //p')
+	case $n in
+	*"enabled: 1 "*) echo "  KCSAN counters: $n" ;;
+	*) why+=("KCSAN was not enabled in the guest (no counters)") ;;
+	esac
+	kcsan_reports >"$OUT/kcsan.txt"
+	KCSAN_OTHER=$(grep -c '^other' "$OUT/kcsan.txt" || true)
+	[ "$KCSAN_OTHER" -gt 0 ] || KCSAN_OTHER=
+	n=$(grep -c '^ours' "$OUT/kcsan.txt" || true)
+	[ "$n" -gt 0 ] && why+=("$n KCSAN report(s) in our code")
+	[ -s "$OUT/kcsan.txt" ] || return 0
+	for cls in ours other; do
+		label="in our code (they fail the run)"
+		[ "$cls" = other ] && label="elsewhere (listed; they do not fail the run)"
+		grep -q "^$cls" "$OUT/kcsan.txt" || continue
+		echo "  KCSAN reports $label:"
+		awk -F '\t' -v OFS='\037' -v c="$cls" '
+			$1 != c { next }
+			!n[$2]++ { order[++k] = $2; a1[$2] = $3; a2[$2] = $4 }
+			$5 != "" { also[$2] = $5 }
+			END {
+				for (i = 1; i <= k; i++) {
+					t = order[i]
+					print n[t], t, a1[t], a2[t], also[t]
+				}
+			}' "$OUT/kcsan.txt" |
+		while IFS=$'\037' read -r n title a1 a2 also; do
+			[ "$n" -gt 1 ] && title+=" ($n times)"
+			printf '    %s\n' "$title"
+			for a in "$a1" "$a2"; do
+				if [ -n "$a" ]; then printf '      %s\n' "$a"; fi
+			done
+			if [ -n "$also" ]; then
+				printf '      (our code is further down a stack)\n'
+			fi
+		done
+	done
+}
+
 # Reads the TAP and the console, prints the verdict, returns its status.
 verdict() {
 	local fail=0 pass=0 failed=0 skipped=0 why=()
@@ -151,14 +298,15 @@ verdict() {
 	if [ "${CI:-}" = true ] && [ "$skipped" -gt 0 ]; then
 		why+=("$skipped test(s) skipped, and CI requires every test")
 	fi
-	if [ "$FLAVOR" = debug ] && ! grep -q '^mdev-kvm: kmemleak: end' "$CONSOLE"; then
+	if [ "$FLAVOR" != bench ] && ! grep -q '^mdev-kvm: kmemleak: end' "$CONSOLE"; then
 		why+=("no kmemleak scan in the guest log")
 	fi
-	if grep -Eq "$REPORTS" "$CONSOLE"; then
+	if report_lines "$CONSOLE" >/dev/null; then
 		why+=("kernel report(s) in the guest log")
 		echo "  kernel reports (first lines):"
-		{ grep -E "$REPORTS" "$CONSOLE" || true; } | sed -n '1,12s/^/    /p'
+		{ report_lines "$CONSOLE" || true; } | sed -n '1,12s/^/    /p'
 	fi
+	[ "$FLAVOR" = kcsan ] && kcsan_verdict
 
 	if [ ${#why[@]} -gt 0 ]; then
 		fail=1
@@ -166,7 +314,7 @@ verdict() {
 		echo "  console: $CONSOLE"
 		echo "  TAP:     $TAP"
 	else
-		echo "PASS: every test passed; no kernel report in the guest log"
+		echo "PASS: every test passed; no kernel report in the guest log${KCSAN_OTHER:+ but the $KCSAN_OTHER KCSAN report(s) elsewhere listed above}"
 	fi
 	printf '%d passed, %d failed, %d skipped\n' "$pass" "$failed" "$skipped"
 	return $fail
