@@ -775,6 +775,29 @@ static void *gtt_store_run(void *arg)
 }
 
 /*
+ * A 16-entry table whose second half is in a page the VMM backs with
+ * userfaultfd memory, LOADed by @load until its DMA read waits there.
+ */
+static unsigned char *gtt_load_stalled(int vm, struct vfio_dev *d,
+				       struct stall_mem *sm,
+				       struct stall_call *load,
+				       struct gtt_loader *l)
+{
+	unsigned char *mem = guest_ram(vm, d);
+
+	stall_mem_create(sm, 4096);
+	kvm_vm_set_memslot(vm, 1, GUEST_MEM_SIZE, sm->addr, sm->len);
+	vfio_dev_dma_map(d, GUEST_MEM_SIZE, sm->addr, sm->len);
+	memset(mem + GUEST_MEM_SIZE - 0x40, 0x11, 0x40);
+	gtt_program(d, GUEST_MEM_SIZE - 0x40, 16);
+	*l = (struct gtt_loader){ .dev = d };
+	stall_call_start(load, gtt_loader_run, l);
+	MK_ASSERT_TRUE(stall_mem_wait_fault(sm, 10000),
+		       "LOAD never read the stalling page");
+	return mem;
+}
+
+/*
  * The VMM backs the second page of the table with userfaultfd memory and
  * leaves the fault pending, so LOAD's DMA read waits for as long as the
  * VMM likes. Meanwhile the device's registers answer, and a vCPU store
@@ -785,25 +808,16 @@ static void *gtt_store_run(void *arg)
  */
 TEST_F(mvgpu, gtt_load_waiting_on_user_memory_stalls_no_vcpu)
 {
-	struct gtt_loader l = { .dev = &self->dev };
 	struct status_reader r = { .dev = &self->dev };
 	struct stall_call load, read, store;
 	struct gtt_storer st;
+	struct gtt_loader l;
 	struct stall_mem sm;
 	unsigned char *mem;
 
 	mvgpu_open(&self->dev, self->kv);
-	mem = guest_ram(self->vm, &self->dev);
-	stall_mem_create(&sm, 4096);
-	kvm_vm_set_memslot(self->vm, 1, GUEST_MEM_SIZE, sm.addr, sm.len);
-	vfio_dev_dma_map(&self->dev, GUEST_MEM_SIZE, sm.addr, sm.len);
-	memset(mem + GUEST_MEM_SIZE - 0x40, 0x11, 0x40);
 	/* Entries 0-7 in guest RAM, 8-15 in the stalling page. */
-	gtt_program(&self->dev, GUEST_MEM_SIZE - 0x40, 16);
-
-	stall_call_start(&load, gtt_loader_run, &l);
-	ASSERT_TRUE(stall_mem_wait_fault(&sm, 10000))
-		TH_LOG("LOAD never read the stalling page");
+	mem = gtt_load_stalled(self->vm, &self->dev, &sm, &load, &l);
 
 	stall_call_start(&read, status_read_run, &r);
 	EXPECT_TRUE(stall_call_wait(&read, 5000))
@@ -826,6 +840,153 @@ TEST_F(mvgpu, gtt_load_waiting_on_user_memory_stalls_no_vcpu)
 	EXPECT_EQ(0x77777777, vfio_bar0_read(&self->dev, REG_GTT_SHADOW + 8));
 	EXPECT_EQ(0x33333333,
 		  vfio_bar0_read(&self->dev, REG_GTT_SHADOW + 8 * 8));
+	vfio_dev_close(&self->dev);
+	stall_mem_destroy(&sm);
+}
+
+struct gtt_resetter {
+	struct vfio_dev *dev;
+	bool reset;	/* VFIO_DEVICE_RESET, or else GTT_CTRL=UNLOAD */
+	int ret;
+};
+
+static void *gtt_reset_run(void *arg)
+{
+	struct gtt_resetter *r = arg;
+	__u32 unload = GTT_UNLOAD;
+
+	if (r->reset)
+		r->ret = ioctl(r->dev->fd, VFIO_DEVICE_RESET) ? -errno : 0;
+	else
+		r->ret = __vfio_region_write(r->dev, VFIO_PCI_BAR0_REGION_INDEX,
+					     REG_GTT_CTRL, &unload, 4);
+	return NULL;
+}
+
+/*
+ * UNLOAD, or a reset, while LOAD's DMA read waits on the VMM's memory:
+ * it does not wait for the read, and it wins. The load that finishes
+ * afterwards drops what it read (gtt.gen), so the device stays IDLE:
+ * no shadow, no write tracking, no error. (A load that committed
+ * regardless would put the old table in the shadow of an IDLE device.)
+ */
+static void gtt_unloaded_during_load(struct __test_metadata *_metadata,
+				     int vm, int kv, struct vfio_dev *d,
+				     const char *uuid, bool reset)
+{
+	struct gtt_resetter r = { .dev = d, .reset = reset };
+	struct stall_call load, unload;
+	struct gtt_loader l;
+	struct gtt_state g;
+	struct stall_mem sm;
+
+	mvgpu_open(d, kv);
+	gtt_load_stalled(vm, d, &sm, &load, &l);
+	gtt_state(uuid, &g);
+	EXPECT_STREQ("0xf 0x10", g.tracked);
+
+	stall_call_start(&unload, gtt_reset_run, &r);
+	EXPECT_TRUE(stall_call_wait(&unload, 5000))
+		TH_LOG("%s waited for LOAD's DMA", reset ? "reset" : "UNLOAD");
+	stall_mem_release(&sm, 0x33);
+	stall_call_join(&load);
+	stall_call_join(&unload);
+	EXPECT_EQ(reset ? 0 : 4, r.ret);
+	EXPECT_EQ(4, l.ret);
+
+	EXPECT_EQ(STATUS_VM, vfio_bar0_read(d, REG_STATUS));
+	EXPECT_EQ(0, vfio_bar0_read(d, REG_GTT_SHADOW));
+	EXPECT_EQ(0, vfio_bar0_read(d, REG_GTT_SHADOW + 8 * 8));
+	gtt_state(uuid, &g);
+	EXPECT_EQ(0, g.loaded);
+	EXPECT_STREQ("none", g.tracked);
+
+	/* And the device loads again. */
+	if (reset)
+		gtt_program(d, GUEST_MEM_SIZE - 0x40, 16);
+	vfio_bar0_write(d, REG_GTT_CTRL, GTT_LOAD);
+	EXPECT_EQ(STATUS_VM | STATUS_GTT, vfio_bar0_read(d, REG_STATUS));
+	EXPECT_EQ(0x33333333, vfio_bar0_read(d, REG_GTT_SHADOW + 8 * 8));
+	vfio_dev_close(d);
+	stall_mem_destroy(&sm);
+}
+
+TEST_F(mvgpu, gtt_unload_during_a_stalled_load_wins)
+{
+	gtt_unloaded_during_load(_metadata, self->vm, self->kv, &self->dev,
+				 self->uuid, false);
+}
+
+TEST_F(mvgpu, gtt_reset_during_a_stalled_load_wins)
+{
+	gtt_unloaded_during_load(_metadata, self->vm, self->kv, &self->dev,
+				 self->uuid, true);
+}
+
+/*
+ * A second LOAD while the first waits on the VMM's memory waits its
+ * turn, interruptibly: a signal ends it with EINTR and leaves the first
+ * alone, which then completes. (Two loads at once would latch, protect
+ * and shadow over each other.)
+ */
+TEST_F(mvgpu, gtt_second_load_waits_its_turn_interruptibly)
+{
+	struct stall_call load, second;
+	struct gtt_loader l, l2;
+	struct gtt_state g;
+	struct stall_mem sm;
+
+	mvgpu_open(&self->dev, self->kv);
+	gtt_load_stalled(self->vm, &self->dev, &sm, &load, &l);
+
+	l2 = (struct gtt_loader){ .dev = &self->dev };
+	stall_call_start(&second, gtt_loader_run, &l2);
+	EXPECT_FALSE(stall_call_wait(&second, 200))
+		TH_LOG("a second LOAD ran beside a stalled one");
+	EXPECT_TRUE(stall_call_interrupt(&second, 5000))
+		TH_LOG("a LOAD waiting its turn ignored signals");
+	stall_call_join(&second);
+	EXPECT_EQ(-EINTR, l2.ret);
+	EXPECT_FALSE(stall_call_wait(&load, 0));
+
+	stall_mem_release(&sm, 0x33);
+	stall_call_join(&load);
+	EXPECT_EQ(4, l.ret);
+	EXPECT_EQ(STATUS_VM | STATUS_GTT,
+		  vfio_bar0_read(&self->dev, REG_STATUS));
+	EXPECT_EQ(0x11111111, vfio_bar0_read(&self->dev, REG_GTT_SHADOW));
+	EXPECT_EQ(0x33333333,
+		  vfio_bar0_read(&self->dev, REG_GTT_SHADOW + 8 * 8));
+	gtt_state(self->uuid, &g);
+	EXPECT_STREQ("0xf 0x10", g.tracked);
+	vfio_dev_unplug(&self->dev, self->kv);
+	gtt_state(self->uuid, &g);
+	EXPECT_STREQ("none", g.tracked);
+	stall_mem_destroy(&sm);
+}
+
+/*
+ * A LOAD whose DMA read fails after waiting (the VMM unmapped the
+ * memory) leaves the device IDLE with GTT_ERROR and drops the write
+ * tracking it took.
+ */
+TEST_F(mvgpu, gtt_load_whose_stalled_read_fails_drops_its_tracking)
+{
+	struct stall_call load;
+	struct gtt_loader l;
+	struct gtt_state g;
+	struct stall_mem sm;
+
+	mvgpu_open(&self->dev, self->kv);
+	gtt_load_stalled(self->vm, &self->dev, &sm, &load, &l);
+	stall_mem_fail(&sm);
+	stall_call_join(&load);
+	EXPECT_EQ(4, l.ret);
+	EXPECT_EQ(STATUS_VM | STATUS_GTT_ERROR,
+		  vfio_bar0_read(&self->dev, REG_STATUS));
+	EXPECT_EQ(0, vfio_bar0_read(&self->dev, REG_GTT_SHADOW));
+	gtt_state(self->uuid, &g);
+	EXPECT_STREQ("none", g.tracked);
 	vfio_dev_close(&self->dev);
 	stall_mem_destroy(&sm);
 }

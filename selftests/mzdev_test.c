@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -296,13 +297,16 @@ TEST_F(mzdev, fmb_address_is_read_only_while_enabled)
 struct doorbell {
 	struct vfio_dev *dev;
 	__u32 status;
+	int ret;	/* of the doorbell's write */
 };
 
 static void *doorbell_run(void *arg)
 {
 	struct doorbell *b = arg;
+	__u32 one = 1;
 
-	vfio_bar0_write(b->dev, REG_DOORBELL, 1);
+	b->ret = __vfio_region_write(b->dev, VFIO_PCI_BAR0_REGION_INDEX,
+				     REG_DOORBELL, &one, sizeof(one));
 	return NULL;
 }
 
@@ -352,6 +356,106 @@ TEST_F(mzdev, fmb_write_waiting_on_user_memory_blocks_no_register)
 	fmb = (struct fmb *)((char *)sm.addr + 0x100);
 	EXPECT_EQ(1, fmb->format);
 	EXPECT_EQ(1, fmb->sequence);
+	vfio_dev_close(&self->dev);
+	stall_mem_destroy(&sm);
+}
+
+/*
+ * The FMB in a fresh stalling page at IOVA 0x100000, and a doorbell
+ * whose write waits there.
+ */
+static void fmb_doorbell_stalled(struct vfio_dev *d, struct stall_mem *sm,
+				 struct stall_call *bell, struct doorbell *b)
+{
+	stall_mem_create(sm, 4096);
+	vfio_dev_dma_map(d, 0x100000, sm->addr, sm->len);
+	fmb_program(d, 0x100000 + 0x100);
+	*b = (struct doorbell){ .dev = d };
+	stall_call_start(bell, doorbell_run, b);
+	MK_ASSERT_TRUE(stall_mem_wait_fault(sm, 10000),
+		       "the doorbell never wrote the stalling page");
+}
+
+/*
+ * A doorbell's DMA write waits on the VMM's memory, and then fails (the
+ * VMM unmapped it). With the FMB still enabled, that is STATUS_FMB_ERROR.
+ * But if the guest disabled the FMB meanwhile, the failure is of a block
+ * it no longer has: FMB_CTRL=0 cleared the error and the late result must
+ * not set it again (fmb_gen); a reset likewise.
+ */
+TEST_F(mzdev, fmb_disabled_during_a_stalled_write_reports_no_error)
+{
+	struct stall_call bell;
+	struct doorbell b;
+	struct stall_mem sm;
+	int reset;
+
+	kvm_vfio_file_add(self->kv, self->dev.file);
+	mzdev_open(&self->dev, self->mem);
+
+	/* The control: the failure is seen while the FMB is enabled. */
+	fmb_doorbell_stalled(&self->dev, &sm, &bell, &b);
+	stall_mem_fail(&sm);
+	stall_call_join(&bell);
+	EXPECT_EQ(4, b.ret);
+	EXPECT_EQ(STATUS_VM | STATUS_FMB_ERROR,
+		  vfio_bar0_read(&self->dev, REG_STATUS));
+	EXPECT_EQ(0, __vfio_dev_dma_unmap(&self->dev, 0x100000, sm.len));
+	stall_mem_destroy(&sm);
+
+	for (reset = 0; reset <= 1; reset++) {
+		fmb_doorbell_stalled(&self->dev, &sm, &bell, &b);
+		EXPECT_EQ(STATUS_VM, vfio_bar0_read(&self->dev, REG_STATUS));
+		if (reset)
+			MK_ASSERT_TRUE(!ioctl(self->dev.fd, VFIO_DEVICE_RESET),
+				       "VFIO_DEVICE_RESET");
+		else
+			vfio_bar0_write(&self->dev, REG_FMB_CTRL, 0);
+		stall_mem_fail(&sm);
+		stall_call_join(&bell);
+		EXPECT_EQ(4, b.ret);
+		EXPECT_EQ(STATUS_VM, vfio_bar0_read(&self->dev, REG_STATUS))
+			TH_LOG("a write of a block %s meanwhile set the error",
+			       reset ? "reset" : "disabled");
+		EXPECT_EQ(0, __vfio_dev_dma_unmap(&self->dev, 0x100000,
+						  sm.len));
+		stall_mem_destroy(&sm);
+	}
+	vfio_dev_close(&self->dev);
+}
+
+/*
+ * A second doorbell while the first one's write waits: it waits its
+ * turn (the blocks are written in order), interruptibly. A signal ends
+ * it with EINTR and it counts nothing; the first then completes.
+ */
+TEST_F(mzdev, doorbell_behind_a_stalled_one_waits_interruptibly)
+{
+	struct stall_call bell, second;
+	struct doorbell b, b2;
+	struct stall_mem sm;
+	struct fmb *fmb;
+
+	kvm_vfio_file_add(self->kv, self->dev.file);
+	mzdev_open(&self->dev, self->mem);
+	fmb_doorbell_stalled(&self->dev, &sm, &bell, &b);
+
+	b2 = (struct doorbell){ .dev = &self->dev };
+	stall_call_start(&second, doorbell_run, &b2);
+	EXPECT_FALSE(stall_call_wait(&second, 200))
+		TH_LOG("a second doorbell ran beside a stalled one");
+	EXPECT_TRUE(stall_call_interrupt(&second, 5000))
+		TH_LOG("a doorbell waiting its turn ignored signals");
+	stall_call_join(&second);
+	EXPECT_EQ(-EINTR, b2.ret);
+	EXPECT_EQ(1, vfio_bar0_read(&self->dev, REG_COUNTERS));
+
+	stall_mem_release(&sm, 0);
+	stall_call_join(&bell);
+	EXPECT_EQ(4, b.ret);
+	fmb = (struct fmb *)((char *)sm.addr + 0x100);
+	EXPECT_EQ(1, fmb->sequence);
+	EXPECT_EQ(1, fmb->counters[0]);
 	vfio_dev_close(&self->dev);
 	stall_mem_destroy(&sm);
 }

@@ -3,8 +3,10 @@
  * userfaultfd-backed memory and calls in threads for the mdev-kvm
  * selftests. See libmdevkvm/stall.h.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -63,6 +65,17 @@ void stall_mem_release(struct stall_mem *m, int c)
 	free(src);
 }
 
+void stall_mem_fail(struct stall_mem *m)
+{
+	struct uffdio_range range = {
+		.start = (unsigned long)m->addr, .len = m->len,
+	};
+
+	MK_ASSERT_TRUE(!munmap(m->addr, m->len), "munmap");
+	/* The faults retry, and find nothing mapped there. */
+	MK_ASSERT_TRUE(!ioctl(m->uffd, UFFDIO_WAKE, &range), "UFFDIO_WAKE");
+}
+
 void stall_mem_destroy(struct stall_mem *m)
 {
 	close(m->uffd);
@@ -103,4 +116,26 @@ bool stall_call_wait(struct stall_call *c, int ms)
 void stall_call_join(struct stall_call *c)
 {
 	pthread_join(c->thread, NULL);
+}
+
+static void stall_call_signalled(int sig)
+{
+}
+
+bool stall_call_interrupt(struct stall_call *c, int ms)
+{
+	struct sigaction sa = { .sa_handler = stall_call_signalled };
+	struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+	int waited;
+
+	/* No SA_RESTART: a call blocked interruptibly returns EINTR. */
+	MK_ASSERT_TRUE(!sigaction(SIGUSR1, &sa, NULL), "sigaction");
+	for (waited = 0; waited < ms; waited += 10) {
+		if (__atomic_load_n(&c->done, __ATOMIC_ACQUIRE))
+			return true;
+		/* Again and again: the first may come before the call. */
+		pthread_kill(c->thread, SIGUSR1);
+		nanosleep(&ts, NULL);
+	}
+	return __atomic_load_n(&c->done, __ATOMIC_ACQUIRE);
 }

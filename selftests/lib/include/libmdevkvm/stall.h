@@ -23,6 +23,8 @@ void stall_mem_create(struct stall_mem *m, size_t len);
 bool stall_mem_wait_fault(struct stall_mem *m, int ms);
 /* Populates all of @m with the byte @c, which lets the faults finish. */
 void stall_mem_release(struct stall_mem *m, int c);
+/* Unmaps @m, which makes the pending faults fail (EFAULT in the kernel). */
+void stall_mem_fail(struct stall_mem *m);
 void stall_mem_destroy(struct stall_mem *m);
 
 /* @fn(@arg) in a thread of its own. */
@@ -36,6 +38,11 @@ struct stall_call {
 void stall_call_start(struct stall_call *c, void *(*fn)(void *), void *arg);
 /* Waits up to @ms for the call to return; true if it did. */
 bool stall_call_wait(struct stall_call *c, int ms);
+/*
+ * Signals the call's thread (SIGUSR1, a handler without SA_RESTART) until
+ * it returns, for up to @ms; true if it did.
+ */
+bool stall_call_interrupt(struct stall_call *c, int ms);
 /* Waits for it, however long. */
 void stall_call_join(struct stall_call *c);
 
