@@ -12,7 +12,7 @@
 #                     the demo alone, with a verdict)
 #   vmtest.sh bench   run the benchmark (make bench; see bench_main)
 #
-# Environment: T=<test binary or fixture.variant.test> runs one test;
+# Environment: T=<test binary or fixture.variant.test>[,...] runs those;
 # RUN=demo (run mode) runs the demo without a shell and checks it ends;
 # SELFCHECK=fail|warn|leak|lockdep|kasan makes the guest misbehave on
 # purpose (the run must then fail); TIMEOUT=<s> bounds the guest (default
