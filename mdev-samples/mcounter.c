@@ -21,6 +21,7 @@
 #include <linux/module.h>
 #include <linux/pci_ids.h>
 #include <linux/pci_regs.h>
+#include <linux/unaligned.h>
 #include <linux/vfio.h>
 
 #define MCOUNTER_NAME		"mcounter"
@@ -78,43 +79,61 @@ static void mcounter_config_init(struct mcounter *mc)
 		cpu_to_le32(PCI_BASE_ADDRESS_SPACE_MEMORY);
 }
 
-static ssize_t mcounter_access(struct mcounter *mc, char __user *ubuf,
-			       size_t count, loff_t pos, bool write)
+/*
+ * Config space or a BAR0 register, @len bytes to or from @buf, which
+ * holds them as the device would: little-endian, whatever the CPU.
+ */
+static int mcounter_reg_access(struct mcounter *mc, unsigned int index,
+			       u64 off, u8 *buf, unsigned int len, bool write)
 {
-	unsigned int index = pos >> MCOUNTER_OFFSET_SHIFT;
-	u64 off = pos & MCOUNTER_OFFSET_MASK;
-	u32 val = 0;
+	lockdep_assert_held(&mc->lock);
 
-	if ((count != 1 && count != 2 && count != 4) || !IS_ALIGNED(off, count))
-		return -EINVAL;
-	if (write && copy_from_user(&val, ubuf, count))
-		return -EFAULT;
-
-	guard(mutex)(&mc->lock);
 	if (index == VFIO_PCI_CONFIG_REGION_INDEX) {
-		if (off + count > MCOUNTER_CONFIG_SIZE)
+		if (off + len > MCOUNTER_CONFIG_SIZE)
 			return -EINVAL;
 		/* BAR0 sizing; the rest of config space is read-only. */
-		if (write && off == PCI_BASE_ADDRESS_0 && count == 4)
-			*(__le32 *)&mc->config[off] =
-				cpu_to_le32(le32_to_cpu(val) &
-					    ~(MCOUNTER_BAR0_SIZE - 1));
+		if (write && off == PCI_BASE_ADDRESS_0 && len == 4)
+			put_unaligned_le32(get_unaligned_le32(buf) &
+					   ~(MCOUNTER_BAR0_SIZE - 1),
+					   &mc->config[off]);
 		else if (!write)
-			memcpy(&val, &mc->config[off], count);
-	} else if (index == VFIO_PCI_BAR0_REGION_INDEX) {
-		if (count != 4 || off >= MCOUNTER_BAR0_SIZE)
+			memcpy(buf, &mc->config[off], len);
+		return 0;
+	}
+	if (index == VFIO_PCI_BAR0_REGION_INDEX) {
+		if (len != 4 || off >= MCOUNTER_BAR0_SIZE)
 			return -EINVAL;
 		if (write && off == MCOUNTER_REG_DOORBELL) {
 			mc->count++;
 			if (mc->msi)
 				eventfd_signal(mc->msi);
-		} else if (!write && off == MCOUNTER_REG_COUNT) {
-			val = mc->count;
+		} else if (!write) {
+			put_unaligned_le32(off == MCOUNTER_REG_COUNT ?
+					   mc->count : 0, buf);
 		}
-	} else {
-		return -EINVAL;
+		return 0;
 	}
-	if (!write && copy_to_user(ubuf, &val, count))
+	return -EINVAL;
+}
+
+static ssize_t mcounter_access(struct mcounter *mc, char __user *ubuf,
+			       size_t count, loff_t pos, bool write)
+{
+	unsigned int index = pos >> MCOUNTER_OFFSET_SHIFT;
+	u64 off = pos & MCOUNTER_OFFSET_MASK;
+	u8 buf[4];
+	int ret;
+
+	if ((count != 1 && count != 2 && count != 4) || !IS_ALIGNED(off, count))
+		return -EINVAL;
+	/* Not under mc->lock: the copies may fault and sleep. */
+	if (write && copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	scoped_guard(mutex, &mc->lock)
+		ret = mcounter_reg_access(mc, index, off, buf, count, write);
+	if (ret)
+		return ret;
+	if (!write && copy_to_user(ubuf, buf, count))
 		return -EFAULT;
 	return count;
 }
@@ -239,7 +258,12 @@ static long mcounter_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		minsz = offsetofend(struct vfio_irq_info, count);
 		if (copy_from_user(&info, uarg, minsz))
 			return -EFAULT;
-		if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_IRQS)
+		/*
+		 * INTx, MSI and MSI-X. Conventional PCI: like vfio-pci for
+		 * such a device, no error (AER) and no request interrupt,
+		 * so that a VMM does not try them.
+		 */
+		if (info.argsz < minsz || info.index > VFIO_PCI_MSIX_IRQ_INDEX)
 			return -EINVAL;
 		info.flags = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE;
 		info.count = info.index == VFIO_PCI_MSI_IRQ_INDEX;

@@ -43,16 +43,26 @@
  *  - In any open state: DOORBELL counts and raises IRQ_DOORBELL;
  *    IRQ_STATUS is write-1-to-clear; IRQ_ENABLE takes the known bits.
  *    Unknown registers read 0 and ignore writes.
+ *  - Interrupts: MSI or INTx, one at a time. INTx is level-triggered:
+ *    it masks itself when it fires, and fires again at unmask if an
+ *    enabled cause is still pending. The VMM unmasks with SET_IRQS
+ *    (ACTION_UNMASK), or gives an eventfd to unmask (ACTION_UNMASK with
+ *    DATA_EVENTFD): with KVM, the resample irqfd that KVM signals when
+ *    the guest ends the interrupt, as QEMU sets up for vfio-pci.
  *  - Reset (VFIO_DEVICE_RESET): UNLOAD, every register, the interrupts
  *    and BAR2 back to power-on state (BAR2 zeroed).
  *  - Close: the same, and BAR2's memory is freed: each open gets a new
  *    aperture, so that nothing one VM wrote, or still holds pinned from
  *    an old mapping, is shared with the next.
  *
- * Nothing a vCPU waits for sleeps on user memory: the DMA read of LOAD
- * and the copies to and from BAR2 run without mg->lock, which the vCPUs'
- * write notifier and KVM's memslot notifier take, and the locks they do
- * hold (load_lock, aperture_lock) are taken interruptibly.
+ * Nothing KVM waits for sleeps on user memory: every copy from or to the
+ * user (the register values, BAR2, SET_IRQS's eventfd) and the DMA read
+ * of LOAD run without mg->lock, which the vCPUs' write notifier and
+ * KVM's memslot notifier take; the locks held across them (load_lock,
+ * aperture_lock, irq_lock) are taken interruptibly. What the driver
+ * cannot change: while vfio_dma_rw() waits, the IOMMU backend holds its
+ * own lock (type1's iommu->lock, iommufd's IOAS locks), so the VMM's DMA
+ * map and unmap calls wait for it too.
  *
  * The rest is a plain emulated PCI function: config space with BAR0 (the
  * registers above) and BAR2 (an aperture of memory userspace can mmap),
@@ -79,6 +89,7 @@
 #include <linux/pci_ids.h>
 #include <linux/pci_regs.h>
 #include <linux/seq_file.h>
+#include <linux/unaligned.h>
 #include <linux/vfio.h>
 #include <linux/vmalloc.h>
 #include <asm/kvm_page_track.h>
@@ -136,6 +147,14 @@ struct mvgpu {
 	void *aperture;
 	struct mutex aperture_lock;	/* copies to and from it, the reset */
 	struct mutex load_lock;		/* one LOAD at a time */
+	/*
+	 * The interrupt setup (SET_IRQS, reset, close), outside mg->lock:
+	 * irq_index and irq_trigger change under both, and the INTx unmask
+	 * eventfd, whose work takes mg->lock, is torn down under this one.
+	 */
+	struct mutex irq_lock;
+	struct virqfd *intx_unmask;	/* vfio_virqfd_*(), its own lock */
+	bool intx_unmask_on;		/* under irq_lock */
 	struct list_head vm_node;	/* in mvgpu_vms, while open */
 	struct kvm_page_track_notifier_node track_node;
 	struct dentry *debugfs;
@@ -161,8 +180,8 @@ struct mvgpu {
 		bool loading;		/* latched, protected, not yet read */
 		gfn_t gfn[MVGPU_GTT_MAX_PAGES];
 		unsigned long tracked;
-		u32 gen;
-		u32 seq;
+		u64 gen;		/* u64: they never wrap */
+		u64 seq;
 	} gtt;
 	u32 track_notified;		/* track_write() calls, for debugfs */
 	u64 gtt_shadow[MVGPU_GTT_MAX_ENTRIES];
@@ -229,6 +248,7 @@ static void mvgpu_raise(struct mvgpu *mg, u32 cause)
 
 static void mvgpu_irq_disable(struct mvgpu *mg)
 {
+	lockdep_assert_held(&mg->irq_lock);
 	lockdep_assert_held(&mg->lock);
 
 	if (mg->irq_trigger)
@@ -238,15 +258,91 @@ static void mvgpu_irq_disable(struct mvgpu *mg)
 	mg->intx_masked = false;
 }
 
-static int mvgpu_set_irqs(struct mvgpu *mg, struct vfio_irq_set *hdr,
-			  void __user *data)
+/* Unmasks INTx; with the cause still pending, it fires again. */
+static void mvgpu_intx_unmask(struct mvgpu *mg)
+{
+	lockdep_assert_held(&mg->lock);
+
+	if (mg->irq_index != VFIO_PCI_INTX_IRQ_INDEX)
+		return;
+	mg->intx_masked = false;
+	if (mg->irq_status & mg->irq_enable)
+		mvgpu_raise(mg, 0);
+}
+
+/*
+ * The unmask eventfd was signalled: KVM's resampler says the guest ended
+ * the interrupt. virqfd runs this from a workqueue, so it may sleep on
+ * mg->lock; vfio_virqfd_disable() waits for it.
+ */
+static void mvgpu_intx_unmask_work(void *opaque, void *unused)
+{
+	struct mvgpu *mg = opaque;
+
+	guard(mutex)(&mg->lock);
+	mvgpu_intx_unmask(mg);
+}
+
+/*
+ * Removes the unmask eventfd. virqfd is in vfio.ko when something selects
+ * it (vfio-pci does); without it, there is none to remove.
+ */
+static void mvgpu_intx_unmask_off(struct mvgpu *mg)
+{
+	lockdep_assert_held(&mg->irq_lock);
+	/* vfio_virqfd_disable() waits for the work, which takes mg->lock. */
+	lockdep_assert_not_held(&mg->lock);
+
+	if (IS_ENABLED(CONFIG_VFIO_VIRQFD) && mg->intx_unmask_on)
+		vfio_virqfd_disable(&mg->intx_unmask);
+	mg->intx_unmask_on = false;
+}
+
+/* Once INTx is disabled, its unmask eventfd goes too. */
+static void mvgpu_intx_unmask_sync(struct mvgpu *mg)
+{
+	if (mg->irq_index != VFIO_PCI_INTX_IRQ_INDEX)
+		mvgpu_intx_unmask_off(mg);
+}
+
+/*
+ * ACTION_UNMASK with DATA_EVENTFD, what a VMM with KVM sets up for INTx:
+ * KVM signals the eventfd (a resample irqfd) when the guest ends the
+ * interrupt, and the device unmasks. Like vfio-pci, only once INTx is
+ * enabled; fd -1 removes it, a new fd replaces it.
+ */
+static int mvgpu_intx_unmask_eventfd(struct mvgpu *mg,
+				     struct vfio_irq_set *hdr, s32 fd)
+{
+	int ret;
+
+	lockdep_assert_held(&mg->irq_lock);
+
+	if (!hdr->count)
+		return -EINVAL;
+	if (fd >= 0 && mg->irq_index != VFIO_PCI_INTX_IRQ_INDEX)
+		return -EINVAL;
+	mvgpu_intx_unmask_off(mg);
+	if (fd < 0)
+		return 0;
+	if (!IS_ENABLED(CONFIG_VFIO_VIRQFD))
+		return -EOPNOTSUPP;
+	ret = vfio_virqfd_enable(mg, NULL, mvgpu_intx_unmask_work, NULL,
+				 &mg->intx_unmask, fd);
+	if (ret)
+		return ret;
+	mg->intx_unmask_on = true;
+	return 0;
+}
+
+/* SET_IRQS under mg->lock; takes *@trigger's reference when it uses it. */
+static int mvgpu_set_irqs_locked(struct mvgpu *mg, struct vfio_irq_set *hdr,
+				 s32 fd, struct eventfd_ctx **trigger)
 {
 	u32 action = hdr->flags & VFIO_IRQ_SET_ACTION_TYPE_MASK;
 	u32 type = hdr->flags & VFIO_IRQ_SET_DATA_TYPE_MASK;
-	struct eventfd_ctx *trigger;
-	s32 fd;
 
-	guard(mutex)(&mg->lock);
+	lockdep_assert_held(&mg->lock);
 
 	if (hdr->index == VFIO_PCI_INTX_IRQ_INDEX &&
 	    (action == VFIO_IRQ_SET_ACTION_MASK ||
@@ -255,10 +351,10 @@ static int mvgpu_set_irqs(struct mvgpu *mg, struct vfio_irq_set *hdr,
 			return -EINVAL;
 		if (mg->irq_index != VFIO_PCI_INTX_IRQ_INDEX)
 			return -EINVAL;
-		mg->intx_masked = action == VFIO_IRQ_SET_ACTION_MASK;
-		/* Unmasking with the cause still pending fires again. */
-		if (!mg->intx_masked && (mg->irq_status & mg->irq_enable))
-			mvgpu_raise(mg, 0);
+		if (action == VFIO_IRQ_SET_ACTION_MASK)
+			mg->intx_masked = true;
+		else
+			mvgpu_intx_unmask(mg);
 		return 0;
 	}
 	if (action != VFIO_IRQ_SET_ACTION_TRIGGER)
@@ -280,8 +376,6 @@ static int mvgpu_set_irqs(struct mvgpu *mg, struct vfio_irq_set *hdr,
 	/* No eventfd to read unless the caller passed one (count). */
 	if (!hdr->count)
 		return 0;
-	if (copy_from_user(&fd, data, sizeof(fd)))
-		return -EFAULT;
 	if (fd < 0) {
 		if (mg->irq_index == hdr->index)
 			mvgpu_irq_disable(mg);
@@ -290,13 +384,55 @@ static int mvgpu_set_irqs(struct mvgpu *mg, struct vfio_irq_set *hdr,
 	/* One interrupt type at a time, as on real hardware. */
 	if (mg->irq_index >= 0 && mg->irq_index != hdr->index)
 		return -EBUSY;
-	trigger = eventfd_ctx_fdget(fd);
-	if (IS_ERR(trigger))
-		return PTR_ERR(trigger);
 	mvgpu_irq_disable(mg);
-	mg->irq_trigger = trigger;
+	/* The reference eventfd_ctx_fdget() took is the device's now. */
+	mg->irq_trigger = *trigger;
+	*trigger = NULL;
 	mg->irq_index = hdr->index;
 	return 0;
+}
+
+static int mvgpu_set_irqs(struct mvgpu *mg, struct vfio_irq_set *hdr,
+			  void __user *data)
+{
+	u32 action = hdr->flags & VFIO_IRQ_SET_ACTION_TYPE_MASK;
+	u32 type = hdr->flags & VFIO_IRQ_SET_DATA_TYPE_MASK;
+	struct eventfd_ctx *trigger = NULL;
+	s32 fd = -1;
+	int ret;
+
+	/* Before any lock: the copy may fault on the user's memory. */
+	if (type == VFIO_IRQ_SET_DATA_EVENTFD && hdr->count &&
+	    copy_from_user(&fd, data, sizeof(fd)))
+		return -EFAULT;
+
+	if (mutex_lock_interruptible(&mg->irq_lock))
+		return -ERESTARTSYS;
+	if (hdr->index == VFIO_PCI_INTX_IRQ_INDEX &&
+	    action == VFIO_IRQ_SET_ACTION_UNMASK &&
+	    type == VFIO_IRQ_SET_DATA_EVENTFD) {
+		ret = mvgpu_intx_unmask_eventfd(mg, hdr, fd);
+		goto out_unlock;
+	}
+	if (action == VFIO_IRQ_SET_ACTION_TRIGGER &&
+	    type == VFIO_IRQ_SET_DATA_EVENTFD && fd >= 0) {
+		trigger = eventfd_ctx_fdget(fd);
+		if (IS_ERR(trigger)) {
+			ret = PTR_ERR(trigger);
+			goto out_unlock;
+		}
+	}
+
+	mutex_lock(&mg->lock);
+	ret = mvgpu_set_irqs_locked(mg, hdr, fd, &trigger);
+	mutex_unlock(&mg->lock);
+	/* Not taken over by the device: an error, or nothing to replace. */
+	if (trigger)
+		eventfd_ctx_put(trigger);
+	mvgpu_intx_unmask_sync(mg);
+out_unlock:
+	mutex_unlock(&mg->irq_lock);
+	return ret;
 }
 
 /* --- the GTT: read as DMA, write-protected through KVM ---------------- */
@@ -381,15 +517,15 @@ static int mvgpu_gtt_protect(struct mvgpu *mg)
  * unloads meanwhile (UNLOAD, reset, a memslot deleted) bumps gtt.gen, and
  * the load drops what it read. Runs between open_device() and
  * close_device(), so vdev.kvm is pinned and the notifier registered.
+ * Returns 0 (the outcome is in STATUS) or -ERESTARTSYS.
  */
 static int mvgpu_gtt_load(struct mvgpu *mg)
 {
 	unsigned int tries;
-	u32 gen, seq;
+	int ret;
 	u64 *table;
 	size_t len;
-	u64 base;
-	int ret;
+	u64 base, gen, seq;
 
 	if (mutex_lock_interruptible(&mg->load_lock))
 		return -ERESTARTSYS;
@@ -511,6 +647,23 @@ static void mvgpu_config_init(struct mvgpu *mg)
 		cpu_to_le16(PCI_MSI_FLAGS_64BIT);
 }
 
+/* A value of 1, 2 or 4 bytes as PCI has it: little-endian. */
+static u32 mvgpu_get_le(const u8 *p, unsigned int len)
+{
+	return len == 4 ? get_unaligned_le32(p) :
+	       len == 2 ? get_unaligned_le16(p) : *p;
+}
+
+static void mvgpu_put_le(u8 *p, u32 val, unsigned int len)
+{
+	if (len == 4)
+		put_unaligned_le32(val, p);
+	else if (len == 2)
+		put_unaligned_le16(val, p);
+	else
+		*p = val;
+}
+
 static void mvgpu_config_write(struct mvgpu *mg, unsigned int off, u32 val,
 			       unsigned int len)
 {
@@ -551,7 +704,7 @@ static void mvgpu_config_write(struct mvgpu *mg, unsigned int off, u32 val,
 		/* MSI control, address and data belong to the user (QEMU). */
 		if (off >= MVGPU_MSI_CAP + PCI_MSI_FLAGS &&
 		    off + len <= MVGPU_MSI_CAP + PCI_MSI_DATA_64 + 2)
-			memcpy(&c[off], &val, len);
+			mvgpu_put_le(&c[off], val, len);
 		/* Everything else is read-only. */
 		break;
 	}
@@ -563,7 +716,8 @@ static u32 mvgpu_reg_read(struct mvgpu *mg, unsigned int off)
 
 	if (off >= MVGPU_REG_GTT_SHADOW) {
 		off -= MVGPU_REG_GTT_SHADOW;
-		return ((u32 *)mg->gtt_shadow)[off / 4];
+		/* The entries as read: guest memory's byte order. */
+		return get_unaligned_le32((u8 *)mg->gtt_shadow + off);
 	}
 
 	switch (off) {
@@ -661,10 +815,46 @@ static int mvgpu_device_reset(struct mvgpu *mg)
 	memset(mg->aperture, 0, (size_t)mg->type->aperture_mb << 20);
 	mutex_unlock(&mg->aperture_lock);
 
+	if (mutex_lock_interruptible(&mg->irq_lock))
+		return -ERESTARTSYS;
 	mutex_lock(&mg->lock);
 	mvgpu_reset(mg);
 	mutex_unlock(&mg->lock);
+	mvgpu_intx_unmask_sync(mg);
+	mutex_unlock(&mg->irq_lock);
 	return 0;
+}
+
+/*
+ * Config space or a BAR0 register, @len bytes to or from @buf, which
+ * holds them as the device would: little-endian, whatever the CPU.
+ */
+static int mvgpu_reg_access(struct mvgpu *mg, unsigned int index, u64 off,
+			    u8 *buf, unsigned int len, bool write)
+{
+	lockdep_assert_held(&mg->lock);
+
+	switch (index) {
+	case VFIO_PCI_CONFIG_REGION_INDEX:
+		if (off + len > MVGPU_CONFIG_SIZE)
+			return -EINVAL;
+		if (write)
+			mvgpu_config_write(mg, off, mvgpu_get_le(buf, len),
+					   len);
+		else
+			memcpy(buf, &mg->config[off], len);
+		return 0;
+	case VFIO_PCI_BAR0_REGION_INDEX:
+		/* Registers are 32 bits wide. */
+		if (len != 4 || off >= MVGPU_BAR0_SIZE)
+			return -EINVAL;
+		if (write)
+			mvgpu_reg_write(mg, off, get_unaligned_le32(buf));
+		else
+			put_unaligned_le32(mvgpu_reg_read(mg, off), buf);
+		return 0;
+	}
+	return -EINVAL;
 }
 
 /* One access of 1, 2 or 4 bytes to config space or BAR0, or any to BAR2. */
@@ -674,7 +864,8 @@ static ssize_t mvgpu_access(struct mvgpu *mg, char __user *ubuf, size_t count,
 	unsigned int index = pos >> MVGPU_OFFSET_SHIFT;
 	u64 off = pos & MVGPU_OFFSET_MASK;
 	u64 size = (u64)mg->type->aperture_mb << 20;
-	u32 val = 0;
+	u8 buf[4];
+	int ret;
 
 	if (index == VFIO_PCI_BAR2_REGION_INDEX) {
 		unsigned long left;
@@ -697,40 +888,23 @@ static ssize_t mvgpu_access(struct mvgpu *mg, char __user *ubuf, size_t count,
 		return -EINVAL;
 	if (!IS_ALIGNED(off, count))
 		return -EINVAL;
-	if (write && copy_from_user(&val, ubuf, count))
+	/* Not under mg->lock: the copies may fault and sleep. */
+	if (write && copy_from_user(buf, ubuf, count))
 		return -EFAULT;
 
 	/* LOAD sleeps on the DMA read: it takes mg->lock by itself. */
 	if (write && index == VFIO_PCI_BAR0_REGION_INDEX &&
-	    off == MVGPU_REG_GTT_CTRL && count == 4 && val == MVGPU_GTT_LOAD) {
-		int ret = mvgpu_gtt_load(mg);
-
+	    off == MVGPU_REG_GTT_CTRL && count == 4 &&
+	    get_unaligned_le32(buf) == MVGPU_GTT_LOAD) {
+		ret = mvgpu_gtt_load(mg);
 		return ret ? ret : count;
 	}
 
-	guard(mutex)(&mg->lock);
-	switch (index) {
-	case VFIO_PCI_CONFIG_REGION_INDEX:
-		if (off + count > MVGPU_CONFIG_SIZE)
-			return -EINVAL;
-		if (write)
-			mvgpu_config_write(mg, off, le32_to_cpu(val), count);
-		else
-			memcpy(&val, &mg->config[off], count);
-		break;
-	case VFIO_PCI_BAR0_REGION_INDEX:
-		/* Registers are 32 bits wide. */
-		if (count != 4 || off >= MVGPU_BAR0_SIZE)
-			return -EINVAL;
-		if (write)
-			mvgpu_reg_write(mg, off, val);
-		else
-			val = mvgpu_reg_read(mg, off);
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (!write && copy_to_user(ubuf, &val, count))
+	scoped_guard(mutex, &mg->lock)
+		ret = mvgpu_reg_access(mg, index, off, buf, count, write);
+	if (ret)
+		return ret;
+	if (!write && copy_to_user(ubuf, buf, count))
 		return -EFAULT;
 	return count;
 }
@@ -761,6 +935,7 @@ static int mvgpu_init_dev(struct vfio_device *vdev)
 	mutex_init(&mg->lock);
 	mutex_init(&mg->aperture_lock);
 	mutex_init(&mg->load_lock);
+	mutex_init(&mg->irq_lock);
 	INIT_LIST_HEAD(&mg->vm_node);
 	mg->irq_index = -1;
 	mvgpu_config_init(mg);
@@ -775,6 +950,7 @@ static void mvgpu_release_dev(struct vfio_device *vdev)
 	struct mvgpu *mg = to_mvgpu(vdev);
 
 	mutex_destroy(&mg->load_lock);
+	mutex_destroy(&mg->irq_lock);
 	mutex_destroy(&mg->aperture_lock);
 	mutex_destroy(&mg->lock);
 	atomic_add(mg->type->aperture_mb, &mvgpu_avail_mb);
@@ -832,9 +1008,13 @@ static void mvgpu_close_device(struct vfio_device *vdev)
 {
 	struct mvgpu *mg = to_mvgpu(vdev);
 
+	mutex_lock(&mg->irq_lock);
 	mutex_lock(&mg->lock);
 	mvgpu_reset(mg);
 	mutex_unlock(&mg->lock);
+	/* The unmask eventfd's work, if any, is done when this returns. */
+	mvgpu_intx_unmask_sync(mg);
+	mutex_unlock(&mg->irq_lock);
 
 	/*
 	 * Not under mg->lock: unregistering waits for running notifiers,
@@ -984,7 +1164,12 @@ static long mvgpu_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		minsz = offsetofend(struct vfio_irq_info, count);
 		if (copy_from_user(&info, uarg, minsz))
 			return -EFAULT;
-		if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_IRQS)
+		/*
+		 * INTx, MSI and MSI-X. Conventional PCI: like vfio-pci for
+		 * such a device, no error (AER) and no request interrupt,
+		 * so that a VMM does not try them.
+		 */
+		if (info.argsz < minsz || info.index > VFIO_PCI_MSIX_IRQ_INDEX)
 			return -EINVAL;
 		info.flags = VFIO_IRQ_INFO_EVENTFD;
 		info.count = 0;

@@ -35,14 +35,20 @@
  *    changes nothing. Each doorbell writes the block at the latched
  *    address, then signals MSI; STATUS_FMB_ERROR tells whether the last
  *    write failed (the IOVA not mapped, or read-only). FMB_CTRL=0
- *    disables it and clears the error.
+ *    disables it and clears the error; like FMB_CTRL=1 and reset, it
+ *    waits for a doorbell's write in flight, so that once it returns no
+ *    block lands at the old address.
  *  - In any state: DOORBELL counts and signals MSI; the counters and the
  *    rest are read-only. Reset and close: everything back to power-on.
  *
  * The DMA write runs without mz->lock: it may fault on memory the VMM
- * chose (userfaultfd, FUSE) and sleep, and nothing else (the registers,
- * the uid attribute) should wait for it. fmb_lock, taken interruptibly,
- * keeps the doorbells and their blocks in order.
+ * chose (userfaultfd, FUSE) and sleep; only FMB_CTRL and reset wait for
+ * it, not the other registers nor the uid attribute. fmb_lock, taken
+ * interruptibly, keeps the doorbells and their blocks in order and fences
+ * FMB_CTRL and reset. No copy from or to the user runs under mz->lock
+ * either. What the driver cannot change: while vfio_dma_rw() waits, the
+ * IOMMU backend holds its own lock (type1's iommu->lock, iommufd's IOAS
+ * locks), so the VMM's DMA map and unmap calls wait for it too.
  *
  * Around it: config space with an MSI capability, BAR0 registers, MSI
  * through an eventfd. Three types differ by their number of counters,
@@ -68,6 +74,7 @@
 #include <linux/pci_ids.h>
 #include <linux/pci_regs.h>
 #include <linux/seq_file.h>
+#include <linux/unaligned.h>
 #include <linux/vfio.h>
 
 #define MZDEV_NAME		"mzdev"
@@ -115,12 +122,12 @@ struct mzdev {
 	const struct mzdev_type *type;
 	struct list_head vm_node;	/* in mzdev_vms, while registered */
 
-	struct mutex fmb_lock;		/* one doorbell at a time */
+	/* One doorbell at a time; FMB_CTRL and reset wait for its write. */
+	struct mutex fmb_lock;
 	struct mutex lock;		/* the state below */
 	u8 config[MZDEV_CONFIG_SIZE];
 	u64 fmb_addr;
 	u32 fmb_ctrl;
-	u32 fmb_gen;			/* bumped at FMB_CTRL writes, reset */
 	u32 sequence;
 	bool fmb_error;
 	u64 counters[MZDEV_MAX_COUNTERS];
@@ -185,9 +192,9 @@ static int mzdev_fmb_enable(struct mzdev *mz)
 
 /*
  * DOORBELL: counts under mz->lock; with the FMB enabled, writes the block
- * as DMA through the IOMMU, without mz->lock; then signals MSI. The
- * write's result is not reported if the FMB was disabled, re-enabled or
- * reset meanwhile (fmb_gen).
+ * as DMA through the IOMMU, without mz->lock; then signals MSI. All of it
+ * under fmb_lock, which FMB_CTRL and reset take too: the FMB the write
+ * latched stays enabled until the write is done.
  */
 static int mzdev_doorbell(struct mzdev *mz)
 {
@@ -195,7 +202,6 @@ static int mzdev_doorbell(struct mzdev *mz)
 	struct mzdev_fmb *fmb;
 	bool update;
 	u64 addr, n;
-	u32 gen;
 	int i, ret;
 
 	fmb = kzalloc(len, GFP_KERNEL);
@@ -214,7 +220,6 @@ static int mzdev_doorbell(struct mzdev *mz)
 	mz->sequence++;
 	update = mz->fmb_ctrl;
 	addr = mz->fmb_addr;
-	gen = mz->fmb_gen;
 	fmb->format = cpu_to_le32(1);
 	fmb->sequence = cpu_to_le32(mz->sequence);
 	for (i = 0; i < mz->type->counters; i++)
@@ -224,7 +229,8 @@ static int mzdev_doorbell(struct mzdev *mz)
 	ret = update ? vfio_dma_rw(&mz->vdev, addr, fmb, len, true) : 0;
 
 	mutex_lock(&mz->lock);
-	if (update && mz->fmb_gen == gen)
+	/* Still the FMB it latched: FMB_CTRL and reset wait on fmb_lock. */
+	if (update)
 		mz->fmb_error = ret != 0;
 	if (mz->msi)
 		eventfd_signal(mz->msi);
@@ -269,7 +275,13 @@ static void mzdev_config_write(struct mzdev *mz, unsigned int off, u32 val,
 		*(__le32 *)&c[off] = cpu_to_le32(val);
 	} else if (off >= MZDEV_MSI_CAP + PCI_MSI_FLAGS &&
 		   off + len <= MZDEV_MSI_CAP + PCI_MSI_DATA_64 + 2) {
-		memcpy(&c[off], &val, len);	/* the user's (QEMU's) MSI */
+		/* The user's (QEMU's) MSI */
+		if (len == 4)
+			put_unaligned_le32(val, &c[off]);
+		else if (len == 2)
+			put_unaligned_le16(val, &c[off]);
+		else
+			c[off] = val;
 	}
 	/* Everything else is read-only. */
 }
@@ -279,8 +291,12 @@ static u32 mzdev_reg_read(struct mzdev *mz, unsigned int off)
 	lockdep_assert_held(&mz->lock);
 
 	if (off >= MZDEV_REG_COUNTERS &&
-	    off < MZDEV_REG_COUNTERS + mz->type->counters * 8)
-		return ((u32 *)mz->counters)[(off - MZDEV_REG_COUNTERS) / 4];
+	    off < MZDEV_REG_COUNTERS + mz->type->counters * 8) {
+		u64 c = mz->counters[(off - MZDEV_REG_COUNTERS) / 8];
+
+		/* Each counter low half first, as on a little-endian bus. */
+		return off & 4 ? upper_32_bits(c) : lower_32_bits(c);
+	}
 
 	switch (off) {
 	case MZDEV_REG_ID:
@@ -318,17 +334,28 @@ static void mzdev_reg_write(struct mzdev *mz, unsigned int off, u32 val)
 			mz->fmb_addr = (mz->fmb_addr & GENMASK_ULL(31, 0)) |
 				       (u64)val << 32;
 		break;
-	case MZDEV_REG_FMB_CTRL:
-		if (!(val & 1)) {
-			mz->fmb_ctrl = 0;
-			mz->fmb_error = false;
-			mz->fmb_gen++;
-		} else if (!mz->fmb_ctrl) {
-			mz->fmb_error = mzdev_fmb_enable(mz) != 0;
-			mz->fmb_gen++;
-		}
-		break;
 	}
+}
+
+/*
+ * FMB_CTRL. It waits for a doorbell's write in flight (fmb_lock), as a
+ * device fences its DMA when disabled: once FMB_CTRL=0 returns, no block
+ * lands at the old address, and the guest may reuse the page.
+ */
+static int mzdev_fmb_ctrl(struct mzdev *mz, u32 val)
+{
+	if (mutex_lock_interruptible(&mz->fmb_lock))
+		return -ERESTARTSYS;
+	mutex_lock(&mz->lock);
+	if (!(val & 1)) {
+		mz->fmb_ctrl = 0;
+		mz->fmb_error = false;
+	} else if (!mz->fmb_ctrl) {
+		mz->fmb_error = mzdev_fmb_enable(mz) != 0;
+	}
+	mutex_unlock(&mz->lock);
+	mutex_unlock(&mz->fmb_lock);
+	return 0;
 }
 
 static void mzdev_reset(struct mzdev *mz)
@@ -341,10 +368,55 @@ static void mzdev_reset(struct mzdev *mz)
 	mzdev_config_init(mz);
 	mz->fmb_addr = 0;
 	mz->fmb_ctrl = 0;
-	mz->fmb_gen++;
 	mz->sequence = 0;
 	mz->fmb_error = false;
 	memset(mz->counters, 0, sizeof(mz->counters));
+}
+
+/* VFIO_DEVICE_RESET: after a doorbell's write in flight, as FMB_CTRL. */
+static int mzdev_device_reset(struct mzdev *mz)
+{
+	if (mutex_lock_interruptible(&mz->fmb_lock))
+		return -ERESTARTSYS;
+	mutex_lock(&mz->lock);
+	mzdev_reset(mz);
+	mutex_unlock(&mz->lock);
+	mutex_unlock(&mz->fmb_lock);
+	return 0;
+}
+
+/*
+ * Config space or a BAR0 register, @len bytes to or from @buf, which
+ * holds them as the device would: little-endian, whatever the CPU.
+ */
+static int mzdev_reg_access(struct mzdev *mz, unsigned int index, u64 off,
+			    u8 *buf, unsigned int len, bool write)
+{
+	lockdep_assert_held(&mz->lock);
+
+	if (index == VFIO_PCI_CONFIG_REGION_INDEX) {
+		if (off + len > MZDEV_CONFIG_SIZE)
+			return -EINVAL;
+		if (!write)
+			memcpy(buf, &mz->config[off], len);
+		else if (len == 4)
+			mzdev_config_write(mz, off, get_unaligned_le32(buf), 4);
+		else if (len == 2)
+			mzdev_config_write(mz, off, get_unaligned_le16(buf), 2);
+		else
+			mzdev_config_write(mz, off, *buf, 1);
+		return 0;
+	}
+	if (index == VFIO_PCI_BAR0_REGION_INDEX) {
+		if (len != 4 || off >= MZDEV_BAR0_SIZE)
+			return -EINVAL;
+		if (write)
+			mzdev_reg_write(mz, off, get_unaligned_le32(buf));
+		else
+			put_unaligned_le32(mzdev_reg_read(mz, off), buf);
+		return 0;
+	}
+	return -EINVAL;
 }
 
 static ssize_t mzdev_access(struct mzdev *mz, char __user *ubuf, size_t count,
@@ -352,40 +424,31 @@ static ssize_t mzdev_access(struct mzdev *mz, char __user *ubuf, size_t count,
 {
 	unsigned int index = pos >> MZDEV_OFFSET_SHIFT;
 	u64 off = pos & MZDEV_OFFSET_MASK;
-	u32 val = 0;
+	bool bar0 = index == VFIO_PCI_BAR0_REGION_INDEX;
+	u8 buf[4];
+	int ret;
 
 	if ((count != 1 && count != 2 && count != 4) || !IS_ALIGNED(off, count))
 		return -EINVAL;
-	if (write && copy_from_user(&val, ubuf, count))
+	/* Not under mz->lock: the copies may fault and sleep. */
+	if (write && copy_from_user(buf, ubuf, count))
 		return -EFAULT;
 
-	/* The doorbell's DMA sleeps: it takes mz->lock by itself. */
-	if (write && index == VFIO_PCI_BAR0_REGION_INDEX &&
-	    off == MZDEV_REG_DOORBELL && count == 4) {
-		int ret = mzdev_doorbell(mz);
-
+	/* They wait for the doorbell's DMA: they take mz->lock themselves. */
+	if (write && bar0 && count == 4 && off == MZDEV_REG_DOORBELL) {
+		ret = mzdev_doorbell(mz);
+		return ret ? ret : count;
+	}
+	if (write && bar0 && count == 4 && off == MZDEV_REG_FMB_CTRL) {
+		ret = mzdev_fmb_ctrl(mz, get_unaligned_le32(buf));
 		return ret ? ret : count;
 	}
 
-	guard(mutex)(&mz->lock);
-	if (index == VFIO_PCI_CONFIG_REGION_INDEX) {
-		if (off + count > MZDEV_CONFIG_SIZE)
-			return -EINVAL;
-		if (write)
-			mzdev_config_write(mz, off, le32_to_cpu(val), count);
-		else
-			memcpy(&val, &mz->config[off], count);
-	} else if (index == VFIO_PCI_BAR0_REGION_INDEX) {
-		if (count != 4 || off >= MZDEV_BAR0_SIZE)
-			return -EINVAL;
-		if (write)
-			mzdev_reg_write(mz, off, val);
-		else
-			val = mzdev_reg_read(mz, off);
-	} else {
-		return -EINVAL;
-	}
-	if (!write && copy_to_user(ubuf, &val, count))
+	scoped_guard(mutex, &mz->lock)
+		ret = mzdev_reg_access(mz, index, off, buf, count, write);
+	if (ret)
+		return ret;
+	if (!write && copy_to_user(ubuf, buf, count))
 		return -EFAULT;
 	return count;
 }
@@ -583,7 +646,12 @@ static long mzdev_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		minsz = offsetofend(struct vfio_irq_info, count);
 		if (copy_from_user(&info, uarg, minsz))
 			return -EFAULT;
-		if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_IRQS)
+		/*
+		 * INTx, MSI and MSI-X. Conventional PCI: like vfio-pci for
+		 * such a device, no error (AER) and no request interrupt,
+		 * so that a VMM does not try them.
+		 */
+		if (info.argsz < minsz || info.index > VFIO_PCI_MSIX_IRQ_INDEX)
 			return -EINVAL;
 		info.flags = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE;
 		info.count = info.index == VFIO_PCI_MSI_IRQ_INDEX;
@@ -607,10 +675,7 @@ static long mzdev_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		return mzdev_set_msi(mz, &hdr, uarg + minsz);
 	}
 	case VFIO_DEVICE_RESET:
-		mutex_lock(&mz->lock);
-		mzdev_reset(mz);
-		mutex_unlock(&mz->lock);
-		return 0;
+		return mzdev_device_reset(mz);
 	}
 	return -ENOTTY;
 }

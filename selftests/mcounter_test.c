@@ -13,6 +13,7 @@
 #include "libmdevkvm/host.h"
 #include "libmdevkvm/kvm.h"
 #include "libmdevkvm/mdev.h"
+#include "libmdevkvm/stall.h"
 #include "libmdevkvm/sysfs.h"
 #include "libmdevkvm/vfio.h"
 
@@ -101,6 +102,52 @@ TEST_F(mcounter, attached_to_a_vm_counts_and_never_pins_it)
 	EXPECT_EQ(sizeof(n), read(efd, &n, sizeof(n)));
 	EXPECT_EQ(1, n);
 	close(efd);
+}
+
+static void *doorbell_run(void *arg)
+{
+	struct vfio_dev *d = arg;
+	__u32 one = 1;
+
+	__vfio_region_write(d, VFIO_PCI_BAR0_REGION_INDEX, 4, &one, 4);
+	return NULL;
+}
+
+/*
+ * A config space read into memory whose fault the reader leaves pending
+ * does not hold the device's mutex while it waits: a doorbell goes
+ * through. (Before, the copy ran under mc->lock.) The one sample without
+ * KVM has the same rule: a driver copied from it must not grow a lock
+ * that KVM waits for around a user copy.
+ */
+TEST_F(mcounter, register_read_waiting_on_user_memory_blocks_no_doorbell)
+{
+	struct vfio_region_info info;
+	struct stall_call rd, bell;
+	struct stall_pread pr;
+	struct stall_mem sm;
+	__u32 count = 0;
+
+	vfio_dev_open(&self->dev);
+	stall_mem_create(&sm, 4096);
+	vfio_region_info(&self->dev, VFIO_PCI_CONFIG_REGION_INDEX, &info);
+	pr = (struct stall_pread){ .fd = self->dev.fd, .buf = sm.addr,
+		.len = 4, .off = info.offset };
+	stall_call_start(&rd, stall_pread_run, &pr);
+	ASSERT_TRUE(stall_mem_wait_fault(&sm, 10000));
+	stall_call_start(&bell, doorbell_run, &self->dev);
+	EXPECT_TRUE(stall_call_wait(&bell, 5000))
+		TH_LOG("a doorbell waited for a register read's copy");
+	stall_mem_release(&sm, 0);
+	stall_call_join(&rd);
+	stall_call_join(&bell);
+	EXPECT_EQ(4, pr.ret);
+	EXPECT_EQ(0x10f21b36, *(__u32 *)sm.addr);
+	EXPECT_EQ(4, __vfio_region_read(&self->dev, VFIO_PCI_BAR0_REGION_INDEX,
+					0, &count, 4));
+	EXPECT_EQ(1, count);
+	vfio_dev_close(&self->dev);
+	stall_mem_destroy(&sm);
 }
 
 TEST_HARNESS_MAIN

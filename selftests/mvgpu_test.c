@@ -11,6 +11,7 @@
  * its own memory.
  */
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -127,18 +128,26 @@ static void vcpu_store(int vm, unsigned char *mem, __u32 id, __u16 gpa,
 	kvm_vcpu_destroy(&vcpu);
 }
 
-static void set_irq_eventfd(struct vfio_dev *d, __u32 index, int fd)
+/* SET_IRQS with DATA_EVENTFD and @action: 0 or -errno. */
+static int __set_irq_eventfd(struct vfio_dev *d, __u32 index, __u32 action,
+			     __u32 count, int fd)
 {
 	char buf[sizeof(struct vfio_irq_set) + sizeof(__s32)];
 	struct vfio_irq_set *set = (struct vfio_irq_set *)buf;
 
 	set->argsz = sizeof(buf);
-	set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+	set->flags = VFIO_IRQ_SET_DATA_EVENTFD | action;
 	set->index = index;
 	set->start = 0;
-	set->count = 1;
+	set->count = count;
 	memcpy(set->data, &fd, sizeof(__s32));
-	MK_ASSERT_TRUE(!ioctl(d->fd, VFIO_DEVICE_SET_IRQS, set), "SET_IRQS");
+	return ioctl(d->fd, VFIO_DEVICE_SET_IRQS, set) ? -errno : 0;
+}
+
+static void set_irq_eventfd(struct vfio_dev *d, __u32 index, int fd)
+{
+	MK_ASSERT_OK(__set_irq_eventfd(d, index, VFIO_IRQ_SET_ACTION_TRIGGER,
+				       1, fd));
 }
 
 static void intx_unmask(struct vfio_dev *d)
@@ -160,6 +169,24 @@ static __u64 eventfd_count(int efd)
 	if (read(efd, &n, sizeof(n)) != sizeof(n))
 		return 0;
 	return n;
+}
+
+/* Waits up to @ms for @efd to be signalled; its count (0: not). */
+static __u64 eventfd_wait(int efd, int ms)
+{
+	struct pollfd p = { .fd = efd, .events = POLLIN };
+
+	if (poll(&p, 1, ms) != 1)
+		return 0;
+	return eventfd_count(efd);
+}
+
+static void eventfd_kick(int efd)
+{
+	__u64 one = 1;
+
+	MK_ASSERT_TRUE(write(efd, &one, sizeof(one)) == sizeof(one),
+		       "eventfd write");
 }
 
 FIXTURE(mvgpu) {
@@ -347,6 +374,89 @@ TEST_F(mvgpu, msi_and_intx_through_eventfd)
 	EXPECT_EQ(1, eventfd_count(efd));
 	intx_unmask(&self->dev);
 	EXPECT_EQ(1, eventfd_count(efd));
+	close(efd);
+}
+
+/*
+ * INTx as a VMM with KVM drives it: QEMU gives the device the resample
+ * eventfd of KVM's irqfd (ACTION_UNMASK, DATA_EVENTFD), which KVM
+ * signals when the guest ends the interrupt. A signal unmasks; with the
+ * cause still pending, INTx fires again. (Without it, QEMU warns "Failed
+ * to set up UNMASK eventfd signaling" and falls back to trapping EOIs.)
+ * A new eventfd replaces the old, fd -1 removes it, and so does disabling
+ * INTx.
+ */
+TEST_F(mvgpu, intx_unmask_through_an_eventfd_as_kvm_resamples)
+{
+	const __u32 unmask = VFIO_IRQ_SET_ACTION_UNMASK;
+	const __u32 intx = VFIO_PCI_INTX_IRQ_INDEX;
+	int efd = eventfd(0, EFD_NONBLOCK);
+	int ufd = eventfd(0, EFD_NONBLOCK);
+	int ufd2 = eventfd(0, EFD_NONBLOCK);
+
+	ASSERT_GE(efd, 0);
+	ASSERT_GE(ufd, 0);
+	ASSERT_GE(ufd2, 0);
+	mvgpu_open(&self->dev, self->kv);
+	vfio_bar0_write(&self->dev, REG_IRQ_ENABLE, IRQ_DOORBELL);
+
+	/* Like vfio-pci: INTx first; one eventfd; a real eventfd. */
+	EXPECT_EQ(-EINVAL, __set_irq_eventfd(&self->dev, intx, unmask, 1, ufd));
+	set_irq_eventfd(&self->dev, intx, efd);
+	EXPECT_EQ(-EINVAL, __set_irq_eventfd(&self->dev, intx, unmask, 0, ufd));
+	EXPECT_EQ(-EINVAL, __set_irq_eventfd(&self->dev, intx, unmask, 1,
+					     self->dev.fd));
+	EXPECT_EQ(-EBADF, __set_irq_eventfd(&self->dev, intx, unmask, 1,
+					    10000));
+	ASSERT_EQ(0, __set_irq_eventfd(&self->dev, intx, unmask, 1, ufd));
+
+	/* Fires and masks itself; the pending cause fires at unmask. */
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
+	EXPECT_EQ(1, eventfd_count(efd));
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
+	EXPECT_EQ(0, eventfd_wait(efd, 200));
+	eventfd_kick(ufd);
+	EXPECT_EQ(1, eventfd_wait(efd, 5000))
+		TH_LOG("the unmask eventfd did not unmask");
+
+	/* Nothing pending: the unmask only unmasks; the next cause fires. */
+	vfio_bar0_write(&self->dev, REG_IRQ_STATUS, IRQ_DOORBELL);
+	eventfd_kick(ufd);
+	EXPECT_EQ(0, eventfd_wait(efd, 200));
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
+	EXPECT_EQ(1, eventfd_wait(efd, 5000));
+
+	/* Replaced: the old eventfd no longer unmasks, the new one does. */
+	ASSERT_EQ(0, __set_irq_eventfd(&self->dev, intx, unmask, 1, ufd2));
+	eventfd_kick(ufd);
+	EXPECT_EQ(0, eventfd_wait(efd, 200));
+	eventfd_kick(ufd2);
+	EXPECT_EQ(1, eventfd_wait(efd, 5000));
+
+	/* Removed with fd -1. */
+	ASSERT_EQ(0, __set_irq_eventfd(&self->dev, intx, unmask, 1, -1));
+	eventfd_kick(ufd2);
+	EXPECT_EQ(0, eventfd_wait(efd, 200));
+
+	/*
+	 * Removed with INTx: back on, the old eventfd is not. (Its count
+	 * first drained: a registration acts on a pending signal.)
+	 */
+	eventfd_count(ufd);
+	ASSERT_EQ(0, __set_irq_eventfd(&self->dev, intx, unmask, 1, ufd));
+	set_irq_eventfd(&self->dev, intx, -1);
+	eventfd_count(efd);
+	set_irq_eventfd(&self->dev, intx, efd);
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
+	EXPECT_EQ(1, eventfd_wait(efd, 5000));
+	eventfd_kick(ufd);
+	EXPECT_EQ(0, eventfd_wait(efd, 200));
+
+	/* Closed by the VMM first, then the device: nothing left behind. */
+	ASSERT_EQ(0, __set_irq_eventfd(&self->dev, intx, unmask, 1, ufd2));
+	close(ufd2);
+	vfio_dev_unplug(&self->dev, self->kv);
+	close(ufd);
 	close(efd);
 }
 
@@ -764,13 +874,14 @@ static void *status_read_run(void *arg)
 struct gtt_storer {
 	int vm;
 	unsigned char *mem;
+	__u16 gpa;
 };
 
 static void *gtt_store_run(void *arg)
 {
 	struct gtt_storer *st = arg;
 
-	vcpu_store(st->vm, st->mem, 0, 0xffc8, 0x77777777);
+	vcpu_store(st->vm, st->mem, 0, st->gpa, 0x77777777);
 	return NULL;
 }
 
@@ -778,10 +889,9 @@ static void *gtt_store_run(void *arg)
  * A 16-entry table whose second half is in a page the VMM backs with
  * userfaultfd memory, LOADed by @load until its DMA read waits there.
  */
-static unsigned char *gtt_load_stalled(int vm, struct vfio_dev *d,
-				       struct stall_mem *sm,
-				       struct stall_call *load,
-				       struct gtt_loader *l)
+static bool gtt_load_stalled(int vm, struct vfio_dev *d, struct stall_mem *sm,
+			     struct stall_call *load, struct gtt_loader *l,
+			     unsigned char **memp)
 {
 	unsigned char *mem = guest_ram(vm, d);
 
@@ -792,9 +902,10 @@ static unsigned char *gtt_load_stalled(int vm, struct vfio_dev *d,
 	gtt_program(d, GUEST_MEM_SIZE - 0x40, 16);
 	*l = (struct gtt_loader){ .dev = d };
 	stall_call_start(load, gtt_loader_run, l);
-	MK_ASSERT_TRUE(stall_mem_wait_fault(sm, 10000),
-		       "LOAD never read the stalling page");
-	return mem;
+	if (memp)
+		*memp = mem;
+	/* False if LOAD never read the stalling page. */
+	return stall_mem_wait_fault(sm, 10000);
 }
 
 /*
@@ -817,12 +928,14 @@ TEST_F(mvgpu, gtt_load_waiting_on_user_memory_stalls_no_vcpu)
 
 	mvgpu_open(&self->dev, self->kv);
 	/* Entries 0-7 in guest RAM, 8-15 in the stalling page. */
-	mem = gtt_load_stalled(self->vm, &self->dev, &sm, &load, &l);
+	ASSERT_TRUE(gtt_load_stalled(self->vm, &self->dev, &sm, &load, &l,
+				     &mem));
 
 	stall_call_start(&read, status_read_run, &r);
 	EXPECT_TRUE(stall_call_wait(&read, 5000))
 		TH_LOG("a register read waited for LOAD's DMA");
-	st = (struct gtt_storer){ .vm = self->vm, .mem = mem };
+	/* Entry 1, in the first page. */
+	st = (struct gtt_storer){ .vm = self->vm, .mem = mem, .gpa = 0xffc8 };
 	stall_call_start(&store, gtt_store_run, &st);
 	EXPECT_TRUE(stall_call_wait(&store, 5000))
 		TH_LOG("a vCPU store waited for LOAD's DMA");
@@ -881,7 +994,7 @@ static void gtt_unloaded_during_load(struct __test_metadata *_metadata,
 	struct stall_mem sm;
 
 	mvgpu_open(d, kv);
-	gtt_load_stalled(vm, d, &sm, &load, &l);
+	ASSERT_TRUE(gtt_load_stalled(vm, d, &sm, &load, &l, NULL));
 	gtt_state(uuid, &g);
 	EXPECT_STREQ("0xf 0x10", g.tracked);
 
@@ -935,19 +1048,25 @@ TEST_F(mvgpu, gtt_second_load_waits_its_turn_interruptibly)
 	struct gtt_loader l, l2;
 	struct gtt_state g;
 	struct stall_mem sm;
+	bool interrupted;
 
 	mvgpu_open(&self->dev, self->kv);
-	gtt_load_stalled(self->vm, &self->dev, &sm, &load, &l);
+	ASSERT_TRUE(gtt_load_stalled(self->vm, &self->dev, &sm, &load, &l,
+				     NULL));
 
 	l2 = (struct gtt_loader){ .dev = &self->dev };
 	stall_call_start(&second, gtt_loader_run, &l2);
 	EXPECT_FALSE(stall_call_wait(&second, 200))
 		TH_LOG("a second LOAD ran beside a stalled one");
-	EXPECT_TRUE(stall_call_interrupt(&second, 5000))
+	interrupted = stall_call_interrupt(&second, 5000);
+	EXPECT_TRUE(interrupted)
 		TH_LOG("a LOAD waiting its turn ignored signals");
+	EXPECT_FALSE(stall_call_wait(&load, 0));
+	/* Served before the join, so that the old code fails, not hangs. */
+	if (!interrupted)
+		stall_mem_release(&sm, 0x33);
 	stall_call_join(&second);
 	EXPECT_EQ(-EINTR, l2.ret);
-	EXPECT_FALSE(stall_call_wait(&load, 0));
 
 	stall_mem_release(&sm, 0x33);
 	stall_call_join(&load);
@@ -978,7 +1097,8 @@ TEST_F(mvgpu, gtt_load_whose_stalled_read_fails_drops_its_tracking)
 	struct stall_mem sm;
 
 	mvgpu_open(&self->dev, self->kv);
-	gtt_load_stalled(self->vm, &self->dev, &sm, &load, &l);
+	ASSERT_TRUE(gtt_load_stalled(self->vm, &self->dev, &sm, &load, &l,
+				     NULL));
 	stall_mem_fail(&sm);
 	stall_call_join(&load);
 	EXPECT_EQ(4, l.ret);
@@ -987,6 +1107,93 @@ TEST_F(mvgpu, gtt_load_whose_stalled_read_fails_drops_its_tracking)
 	EXPECT_EQ(0, vfio_bar0_read(&self->dev, REG_GTT_SHADOW));
 	gtt_state(self->uuid, &g);
 	EXPECT_STREQ("none", g.tracked);
+	vfio_dev_close(&self->dev);
+	stall_mem_destroy(&sm);
+}
+
+struct irq_setter {
+	struct vfio_dev *dev;
+	struct vfio_irq_set *set;
+	int ret;
+};
+
+static void *irq_set_run(void *arg)
+{
+	struct irq_setter *i = arg;
+
+	i->ret = ioctl(i->dev->fd, VFIO_DEVICE_SET_IRQS, i->set) ? -errno : 0;
+	return NULL;
+}
+
+/*
+ * Another thread of the VMM (or another process with the fd) reads a
+ * register into memory whose fault it leaves pending, and passes
+ * SET_IRQS an eventfd there. Neither holds the device's mutex while it
+ * waits: a vCPU store to the loaded GTT, reported to the device's
+ * notifier under KVM's SRCU, goes through, and so does another register
+ * read. (Before, both copies ran under mg->lock: the vCPU hung in the
+ * notifier, unkillable, and every memslot update of the VM behind it.)
+ */
+TEST_F(mvgpu, register_copies_waiting_on_user_memory_stall_no_vcpu)
+{
+	struct status_reader r = { .dev = &self->dev };
+	struct stall_call rd, irq, read, store;
+	struct vfio_region_info info;
+	struct stall_pread pr;
+	struct irq_setter is;
+	struct vfio_irq_set *set;
+	struct gtt_storer st;
+	struct stall_mem sm;
+	unsigned char *mem;
+
+	mvgpu_open(&self->dev, self->kv);
+	mem = guest_ram(self->vm, &self->dev);
+	gtt_program(&self->dev, GUEST_GTT, 8);
+	vfio_bar0_write(&self->dev, REG_GTT_CTRL, GTT_LOAD);
+	ASSERT_EQ(STATUS_VM | STATUS_GTT,
+		  vfio_bar0_read(&self->dev, REG_STATUS));
+	stall_mem_create(&sm, 4096);
+
+	vfio_region_info(&self->dev, VFIO_PCI_BAR0_REGION_INDEX, &info);
+	/* Apart from the eventfd below, which must stay -1. */
+	pr = (struct stall_pread){ .fd = self->dev.fd,
+		.buf = (char *)sm.addr + 64, .len = 4,
+		.off = info.offset + REG_STATUS };
+	stall_call_start(&rd, stall_pread_run, &pr);
+	ASSERT_TRUE(stall_mem_wait_fault(&sm, 10000))
+		TH_LOG("the register read never wrote the stalling page");
+
+	/* The header in plain memory, the eventfd in the stalling page. */
+	set = (struct vfio_irq_set *)((char *)sm.addr - sizeof(*set));
+	*set = (struct vfio_irq_set){
+		.argsz = sizeof(*set) + sizeof(__s32),
+		.flags = VFIO_IRQ_SET_DATA_EVENTFD |
+			 VFIO_IRQ_SET_ACTION_TRIGGER,
+		.index = VFIO_PCI_MSI_IRQ_INDEX, .count = 1,
+	};
+	is = (struct irq_setter){ .dev = &self->dev, .set = set };
+	stall_call_start(&irq, irq_set_run, &is);
+
+	stall_call_start(&read, status_read_run, &r);
+	EXPECT_TRUE(stall_call_wait(&read, 5000))
+		TH_LOG("a register read waited for another's copy");
+	st = (struct gtt_storer){ .vm = self->vm, .mem = mem,
+				  .gpa = GUEST_GTT + 8 };
+	stall_call_start(&store, gtt_store_run, &st);
+	EXPECT_TRUE(stall_call_wait(&store, 5000))
+		TH_LOG("a vCPU store waited for a register's copy");
+
+	/* Served with -1 as the eventfd: SET_IRQS disables MSI. */
+	stall_mem_release(&sm, 0xff);
+	stall_call_join(&rd);
+	stall_call_join(&irq);
+	stall_call_join(&read);
+	stall_call_join(&store);
+	EXPECT_EQ(4, pr.ret);
+	EXPECT_EQ(STATUS_VM | STATUS_GTT, *(__u32 *)((char *)sm.addr + 64));
+	EXPECT_EQ(0, is.ret);
+	EXPECT_EQ(STATUS_VM | STATUS_GTT, r.status);
+	EXPECT_EQ(0x77777777, vfio_bar0_read(&self->dev, REG_GTT_SHADOW + 8));
 	vfio_dev_close(&self->dev);
 	stall_mem_destroy(&sm);
 }

@@ -20,13 +20,19 @@
 
 void stall_mem_create(struct stall_mem *m, size_t len)
 {
+	long page = sysconf(_SC_PAGESIZE);
 	struct uffdio_api api = { .api = UFFD_API };
 	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	char *map;
 
+	/* A plain page first: m->lead, for data that must not stall. */
+	map = mmap(NULL, page + len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	MK_ASSERT_TRUE(map != MAP_FAILED, "mmap %zu", len);
+	memset(map, 0, page);
+	m->lead = map;
+	m->addr = map + page;
 	m->len = len;
-	m->addr = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	MK_ASSERT_TRUE(m->addr != MAP_FAILED, "mmap %zu", len);
 	m->uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	MK_ASSERT_TRUE(m->uffd >= 0, "userfaultfd (CONFIG_USERFAULTFD)");
 	MK_ASSERT_TRUE(!ioctl(m->uffd, UFFDIO_API, &api), "UFFDIO_API");
@@ -79,7 +85,7 @@ void stall_mem_fail(struct stall_mem *m)
 void stall_mem_destroy(struct stall_mem *m)
 {
 	close(m->uffd);
-	munmap(m->addr, m->len);
+	munmap(m->lead, (char *)m->addr - (char *)m->lead + m->len);
 }
 
 static void *stall_call_run(void *arg)
@@ -138,4 +144,14 @@ bool stall_call_interrupt(struct stall_call *c, int ms)
 		nanosleep(&ts, NULL);
 	}
 	return __atomic_load_n(&c->done, __ATOMIC_ACQUIRE);
+}
+
+void *stall_pread_run(void *arg)
+{
+	struct stall_pread *r = arg;
+
+	r->ret = pread(r->fd, r->buf, r->len, r->off);
+	if (r->ret < 0)
+		r->ret = -errno;
+	return NULL;
 }

@@ -10,10 +10,12 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct stall_mem {
 	void *addr;	/* @len bytes, not yet populated */
 	size_t len;
+	void *lead;	/* the page before @addr: plain memory, zeroed */
 	int uffd;
 };
 
@@ -45,5 +47,16 @@ bool stall_call_wait(struct stall_call *c, int ms);
 bool stall_call_interrupt(struct stall_call *c, int ms);
 /* Waits for it, however long. */
 void stall_call_join(struct stall_call *c);
+
+/* pread() as a stall_call: into stalling memory, say. */
+struct stall_pread {
+	int fd;
+	void *buf;
+	size_t len;
+	off_t off;
+	ssize_t ret;	/* or -errno */
+};
+
+void *stall_pread_run(void *arg);	/* @arg: a struct stall_pread */
 
 #endif /* LIBMDEVKVM_STALL_H */
