@@ -17,13 +17,14 @@
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define QEMU_TIMEOUT	120	/* seconds: QEMU under TCG starts slowly */
 
-int qemu_start(struct qemu *q, const char *accel, const char *sysfsdev)
+int qemu_start(struct qemu *q, const char *accel, const char *sysfsdev,
+	       bool iommufd)
 {
 	static const char *const args[] = {
 		"qemu-system-x86_64", "-cpu", "max", "-m", "64", "-nodefaults",
 		"-display", "none", "-S", "-monitor", "stdio",
 	};
-	char dev[128], *argv[ARRAY_SIZE(args) + 5];
+	char dev[128], *argv[ARRAY_SIZE(args) + 7];
 	int in[2], out[2];
 	size_t i;
 
@@ -31,13 +32,19 @@ int qemu_start(struct qemu *q, const char *accel, const char *sysfsdev)
 		argv[i] = (char *)args[i];
 	argv[i++] = "-accel";
 	argv[i++] = (char *)accel;
+	if (iommufd) {
+		argv[i++] = "-object";
+		argv[i++] = "iommufd,id=iommufd0";
+	}
 	argv[i++] = "-device";
 	argv[i++] = dev;
 	argv[i] = NULL;
 
 	/* A QEMU that died must not kill the test when it writes to it. */
 	signal(SIGPIPE, SIG_IGN);
-	snprintf(dev, sizeof(dev), "vfio-pci,sysfsdev=%s", sysfsdev);
+	/* With iommufd=, QEMU finds the device's cdev from sysfsdev=. */
+	snprintf(dev, sizeof(dev), "vfio-pci,%ssysfsdev=%s",
+		 iommufd ? "iommufd=iommufd0," : "", sysfsdev);
 	*q = (struct qemu){ .pid = -1, .in = -1, .out = -1 };
 	if (pipe2(in, O_CLOEXEC))
 		return -errno;

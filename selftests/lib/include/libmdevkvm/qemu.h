@@ -23,9 +23,13 @@ struct qemu {
 /*
  * Starts "qemu-system-x86_64 -accel @accel -S" with a vfio-pci device for
  * the mdev at @sysfsdev (its /sys/bus/mdev/devices/<uuid> path), paused,
- * with no guest code: enough to realize the device. Returns 0 or -errno.
+ * with no guest code: enough to realize the device. The device is opened
+ * through its group and a container, or with @iommufd through its cdev
+ * bound to an iommufd (-object iommufd, QEMU 9 and later). Returns 0 or
+ * -errno.
  */
-int qemu_start(struct qemu *q, const char *accel, const char *sysfsdev);
+int qemu_start(struct qemu *q, const char *accel, const char *sysfsdev,
+	       bool iommufd);
 /*
  * Reads QEMU's output until @needle appears after what was matched
  * before, QEMU exits, or @timeout_s passes. True if it appeared.
