@@ -58,8 +58,8 @@
  * Nothing KVM waits for sleeps on user memory: every copy from or to the
  * user (the register values, BAR2, SET_IRQS's eventfd) and the DMA read
  * of LOAD run without mg->lock, which the vCPUs' write notifier and
- * KVM's memslot notifier take; the locks held across them (load_lock,
- * aperture_lock, irq_lock) are taken interruptibly. What the driver
+ * KVM's memslot notifier take; the locks held across a DMA or a BAR2
+ * copy (load_lock, aperture_lock) are taken interruptibly. What the driver
  * cannot change: while vfio_dma_rw() waits, the IOMMU backend holds its
  * own lock (type1's iommu->lock, iommufd's IOAS locks), so the VMM's DMA
  * map and unmap calls wait for it too.
@@ -154,7 +154,7 @@ struct mvgpu {
 	 */
 	struct mutex irq_lock;
 	struct virqfd *intx_unmask;	/* vfio_virqfd_*(), its own lock */
-	bool intx_unmask_on;		/* under irq_lock */
+	struct eventfd_ctx *intx_unmask_ctx;	/* under irq_lock: on */
 	struct list_head vm_node;	/* in mvgpu_vms, while open */
 	struct kvm_page_track_notifier_node track_node;
 	struct dentry *debugfs;
@@ -293,9 +293,11 @@ static void mvgpu_intx_unmask_off(struct mvgpu *mg)
 	/* vfio_virqfd_disable() waits for the work, which takes mg->lock. */
 	lockdep_assert_not_held(&mg->lock);
 
-	if (IS_ENABLED(CONFIG_VFIO_VIRQFD) && mg->intx_unmask_on)
-		vfio_virqfd_disable(&mg->intx_unmask);
-	mg->intx_unmask_on = false;
+	if (!IS_ENABLED(CONFIG_VFIO_VIRQFD) || !mg->intx_unmask_ctx)
+		return;
+	vfio_virqfd_disable(&mg->intx_unmask);
+	eventfd_ctx_put(mg->intx_unmask_ctx);
+	mg->intx_unmask_ctx = NULL;
 }
 
 /* Once INTx is disabled, its unmask eventfd goes too. */
@@ -309,11 +311,13 @@ static void mvgpu_intx_unmask_sync(struct mvgpu *mg)
  * ACTION_UNMASK with DATA_EVENTFD, what a VMM with KVM sets up for INTx:
  * KVM signals the eventfd (a resample irqfd) when the guest ends the
  * interrupt, and the device unmasks. Like vfio-pci, only once INTx is
- * enabled; fd -1 removes it, a new fd replaces it.
+ * enabled; fd -1 removes it, a new fd replaces it. Not INTx's own
+ * eventfd, which would unmask INTx each time it fires.
  */
 static int mvgpu_intx_unmask_eventfd(struct mvgpu *mg,
 				     struct vfio_irq_set *hdr, s32 fd)
 {
+	struct eventfd_ctx *ctx;
 	int ret;
 
 	lockdep_assert_held(&mg->irq_lock);
@@ -327,12 +331,25 @@ static int mvgpu_intx_unmask_eventfd(struct mvgpu *mg,
 		return 0;
 	if (!IS_ENABLED(CONFIG_VFIO_VIRQFD))
 		return -EOPNOTSUPP;
+	ctx = eventfd_ctx_fdget(fd);
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	/* INTx's own eventfd would unmask it as it fires: a busy loop. */
+	if (ctx == mg->irq_trigger) {
+		ret = -EINVAL;
+		goto err_put_ctx;
+	}
 	ret = vfio_virqfd_enable(mg, NULL, mvgpu_intx_unmask_work, NULL,
 				 &mg->intx_unmask, fd);
 	if (ret)
-		return ret;
-	mg->intx_unmask_on = true;
+		goto err_put_ctx;
+	/* A reference of ours, for that check; mvgpu_intx_unmask_off(). */
+	mg->intx_unmask_ctx = ctx;
 	return 0;
+
+err_put_ctx:
+	eventfd_ctx_put(ctx);
+	return ret;
 }
 
 /* SET_IRQS under mg->lock; takes *@trigger's reference when it uses it. */
@@ -384,6 +401,9 @@ static int mvgpu_set_irqs_locked(struct mvgpu *mg, struct vfio_irq_set *hdr,
 	/* One interrupt type at a time, as on real hardware. */
 	if (mg->irq_index >= 0 && mg->irq_index != hdr->index)
 		return -EBUSY;
+	/* Not the unmask eventfd: INTx would unmask itself as it fires. */
+	if (*trigger == mg->intx_unmask_ctx)
+		return -EINVAL;
 	mvgpu_irq_disable(mg);
 	/* The reference eventfd_ctx_fdget() took is the device's now. */
 	mg->irq_trigger = *trigger;

@@ -1912,6 +1912,22 @@ static long fz_model_irqs_mvgpu(struct fz *fz, const struct fz_irq_req *r)
 	struct fz_mvgpu *m = &fz->mg;
 	long ret;
 
+	/*
+	 * The unmask eventfd (KVM's resampler), only ever -1, not an
+	 * eventfd or a bad fd here (fz_step_irqs()): one of the model's
+	 * eventfds would be read by the device. -1 removes none that is
+	 * there; the others fail as vfio_virqfd_enable() does.
+	 */
+	if (r->index == INTX && action == VFIO_IRQ_SET_ACTION_UNMASK &&
+	    type == VFIO_IRQ_SET_DATA_EVENTFD) {
+		if (!r->count)
+			return -EINVAL;
+		if (r->fdk == 2)
+			return 0;
+		if (m->irq_index != INTX)
+			return -EINVAL;
+		return fz_model_fdget(r);
+	}
 	if (r->index == INTX && (action == VFIO_IRQ_SET_ACTION_MASK ||
 				 action == VFIO_IRQ_SET_ACTION_UNMASK)) {
 		if (type != VFIO_IRQ_SET_DATA_NONE || !r->count)
@@ -3058,6 +3074,12 @@ static void fz_step_irqs(struct fz *fz, int i)
 		r.argsz = fz_chance(fz, 50) ? 19 : 20;
 	if (fz_chance(fz, 3))
 		r.flags |= 1u << (6 + fz_below(fz, 26));
+	/* An unmask eventfd must not be one of the model's (see above). */
+	if ((r.flags & VFIO_IRQ_SET_DATA_TYPE_MASK) ==
+	    VFIO_IRQ_SET_DATA_EVENTFD &&
+	    (r.flags & VFIO_IRQ_SET_ACTION_TYPE_MASK) ==
+	    VFIO_IRQ_SET_ACTION_UNMASK && r.fdk < 2)
+		r.fdk = 2 + fz_below(fz, 3);
 	fz_op_irqs(fz, i, &r);
 }
 

@@ -383,8 +383,8 @@ TEST_F(mvgpu, msi_and_intx_through_eventfd)
  * signals when the guest ends the interrupt. A signal unmasks; with the
  * cause still pending, INTx fires again. (Without it, QEMU warns "Failed
  * to set up UNMASK eventfd signaling" and falls back to trapping EOIs.)
- * A new eventfd replaces the old, fd -1 removes it, and so does disabling
- * INTx.
+ * A new eventfd replaces the old, fd -1 removes it, and so do disabling
+ * INTx and a reset. INTx's own eventfd is refused, both ways round.
  */
 TEST_F(mvgpu, intx_unmask_through_an_eventfd_as_kvm_resamples)
 {
@@ -408,7 +408,12 @@ TEST_F(mvgpu, intx_unmask_through_an_eventfd_as_kvm_resamples)
 					     self->dev.fd));
 	EXPECT_EQ(-EBADF, __set_irq_eventfd(&self->dev, intx, unmask, 1,
 					    10000));
+	/* Not INTx's own: it would unmask itself as it fires, forever. */
+	EXPECT_EQ(-EINVAL, __set_irq_eventfd(&self->dev, intx, unmask, 1, efd));
 	ASSERT_EQ(0, __set_irq_eventfd(&self->dev, intx, unmask, 1, ufd));
+	EXPECT_EQ(-EINVAL, __set_irq_eventfd(&self->dev, intx,
+					     VFIO_IRQ_SET_ACTION_TRIGGER, 1,
+					     ufd));
 
 	/* Fires and masks itself; the pending cause fires at unmask. */
 	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
@@ -450,6 +455,18 @@ TEST_F(mvgpu, intx_unmask_through_an_eventfd_as_kvm_resamples)
 	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
 	EXPECT_EQ(1, eventfd_wait(efd, 5000));
 	eventfd_kick(ufd);
+	EXPECT_EQ(0, eventfd_wait(efd, 200));
+
+	/* Removed by a reset: INTx back on, the old eventfd is not. */
+	eventfd_count(ufd2);
+	ASSERT_EQ(0, __set_irq_eventfd(&self->dev, intx, unmask, 1, ufd2));
+	ASSERT_EQ(0, ioctl(self->dev.fd, VFIO_DEVICE_RESET));
+	eventfd_count(efd);
+	set_irq_eventfd(&self->dev, intx, efd);
+	vfio_bar0_write(&self->dev, REG_IRQ_ENABLE, IRQ_DOORBELL);
+	vfio_bar0_write(&self->dev, REG_DOORBELL, 1);
+	EXPECT_EQ(1, eventfd_wait(efd, 5000));
+	eventfd_kick(ufd2);
 	EXPECT_EQ(0, eventfd_wait(efd, 200));
 
 	/* Closed by the VMM first, then the device: nothing left behind. */
@@ -1183,6 +1200,8 @@ TEST_F(mvgpu, register_copies_waiting_on_user_memory_stall_no_vcpu)
 	EXPECT_TRUE(stall_call_wait(&store, 5000))
 		TH_LOG("a vCPU store waited for a register's copy");
 
+	EXPECT_FALSE(stall_call_wait(&irq, 0))
+		TH_LOG("SET_IRQS never waited on its eventfd");
 	/* Served with -1 as the eventfd: SET_IRQS disables MSI. */
 	stall_mem_release(&sm, 0xff);
 	stall_call_join(&rd);
