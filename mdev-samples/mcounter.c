@@ -33,6 +33,7 @@
 
 #define MCOUNTER_CONFIG_SIZE	256
 #define MCOUNTER_BAR0_SIZE	4096
+#define MCOUNTER_MSI_CAP	0x40
 #define MCOUNTER_REG_COUNT	0x00	/* RO: doorbells rung */
 #define MCOUNTER_REG_DOORBELL	0x04	/* WO: count and signal MSI */
 
@@ -77,6 +78,12 @@ static void mcounter_config_init(struct mcounter *mc)
 		cpu_to_le32(PCI_CLASS_SYSTEM_OTHER << 16 | 0x01);
 	*(__le32 *)&c[PCI_BASE_ADDRESS_0] =
 		cpu_to_le32(PCI_BASE_ADDRESS_SPACE_MEMORY);
+	/* An MSI capability, so that a guest can enable MSI (QEMU's). */
+	*(__le16 *)&c[PCI_STATUS] = cpu_to_le16(PCI_STATUS_CAP_LIST);
+	c[PCI_CAPABILITY_LIST] = MCOUNTER_MSI_CAP;
+	c[MCOUNTER_MSI_CAP + PCI_CAP_LIST_ID] = PCI_CAP_ID_MSI;
+	*(__le16 *)&c[MCOUNTER_MSI_CAP + PCI_MSI_FLAGS] =
+		cpu_to_le16(PCI_MSI_FLAGS_64BIT);
 }
 
 /*
@@ -91,13 +98,20 @@ static int mcounter_reg_access(struct mcounter *mc, unsigned int index,
 	if (index == VFIO_PCI_CONFIG_REGION_INDEX) {
 		if (off + len > MCOUNTER_CONFIG_SIZE)
 			return -EINVAL;
-		/* BAR0 sizing; the rest of config space is read-only. */
-		if (write && off == PCI_BASE_ADDRESS_0 && len == 4)
+		if (!write) {
+			memcpy(buf, &mc->config[off], len);
+		} else if (off == PCI_BASE_ADDRESS_0 && len == 4) {
+			/* BAR0 sizing */
 			put_unaligned_le32(get_unaligned_le32(buf) &
 					   ~(MCOUNTER_BAR0_SIZE - 1),
 					   &mc->config[off]);
-		else if (!write)
-			memcpy(buf, &mc->config[off], len);
+		} else if (off >= MCOUNTER_MSI_CAP + PCI_MSI_FLAGS &&
+			   off + len <=
+			   MCOUNTER_MSI_CAP + PCI_MSI_DATA_64 + 2) {
+			/* MSI control, address and data are the user's. */
+			memcpy(&mc->config[off], buf, len);
+		}
+		/* The rest of config space is read-only. */
 		return 0;
 	}
 	if (index == VFIO_PCI_BAR0_REGION_INDEX) {

@@ -649,7 +649,11 @@ static void fz_cfg_init(struct fz *fz)
 		break;
 	case FZ_MCOUNTER:
 		fz_put16(c + 0x02, 0x10f2);
+		fz_put16(c + 0x06, 0x10);
 		fz_put32(c + 0x08, 0x0880 << 16 | 0x01);
+		c[0x34] = 0x40;
+		c[0x40] = 0x05;
+		fz_put16(c + 0x42, 0x80);
 		break;
 	case FZ_VKT:
 		break;
@@ -707,6 +711,8 @@ static void fz_cfg_write(struct fz *fz, __u32 off, __u32 val, __u32 len)
 	case FZ_MCOUNTER:
 		if (off == 0x10 && len == 4)
 			fz_put32(c + off, val & ~0xfffu);
+		else if (fz_cfg_msi(off, len))
+			memcpy(c + off, &val, len);
 		break;
 	case FZ_VKT:
 		break;

@@ -20,11 +20,17 @@
 int qemu_start(struct qemu *q, const char *accel, const char *sysfsdev,
 	       bool iommufd)
 {
+	return qemu_start_guest(q, accel, sysfsdev, iommufd, NULL, NULL);
+}
+
+int qemu_start_guest(struct qemu *q, const char *accel, const char *sysfsdev,
+		     bool iommufd, const char *kernel, const char *debugcon)
+{
 	static const char *const args[] = {
 		"qemu-system-x86_64", "-cpu", "max", "-m", "64", "-nodefaults",
-		"-display", "none", "-S", "-monitor", "stdio",
+		"-display", "none", "-monitor", "stdio", "-no-reboot",
 	};
-	char dev[128], *argv[ARRAY_SIZE(args) + 7];
+	char dev[128], con[128], *argv[ARRAY_SIZE(args) + 14];
 	int in[2], out[2];
 	size_t i;
 
@@ -38,6 +44,18 @@ int qemu_start(struct qemu *q, const char *accel, const char *sysfsdev,
 	}
 	argv[i++] = "-device";
 	argv[i++] = dev;
+	if (kernel) {
+		/* It reports on port 0xe9 and ends QEMU through 0xf4. */
+		argv[i++] = "-kernel";
+		argv[i++] = (char *)kernel;
+		argv[i++] = "-debugcon";
+		argv[i++] = con;
+		argv[i++] = "-device";
+		argv[i++] = "isa-debug-exit,iobase=0xf4,iosize=4";
+		snprintf(con, sizeof(con), "file:%s", debugcon);
+	} else {
+		argv[i++] = "-S";	/* no guest code: paused */
+	}
 	argv[i] = NULL;
 
 	/* A QEMU that died must not kill the test when it writes to it. */

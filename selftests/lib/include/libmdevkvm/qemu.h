@@ -31,6 +31,14 @@ struct qemu {
 int qemu_start(struct qemu *q, const char *accel, const char *sysfsdev,
 	       bool iommufd);
 /*
+ * The same, running a guest: QEMU loads @kernel (a multiboot image, as
+ * the guest's path, e.g. under /tmp) and starts it; what the guest writes
+ * to port 0xe9 goes to the file @debugcon, and a write to port 0xf4 ends
+ * QEMU with exit status (value << 1) | 1.
+ */
+int qemu_start_guest(struct qemu *q, const char *accel, const char *sysfsdev,
+		     bool iommufd, const char *kernel, const char *debugcon);
+/*
  * Reads QEMU's output until @needle appears after what was matched
  * before, QEMU exits, or @timeout_s passes. True if it appeared.
  */
