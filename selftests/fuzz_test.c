@@ -1968,11 +1968,12 @@ static long fz_model_irqs_mvgpu(struct fz *fz, const struct fz_irq_req *r)
 			fz_mvgpu_irq_disable(fz);
 		return 0;
 	}
-	if (m->irq_index >= 0 && m->irq_index != (int)r->index)
-		return -EBUSY;
+	/* The eventfd first, before any lock; then the state. */
 	ret = fz_model_fdget(r);
 	if (ret)
 		return ret;
+	if (m->irq_index >= 0 && m->irq_index != (int)r->index)
+		return -EBUSY;
 	fz_mvgpu_irq_disable(fz);
 	m->trigger = r->fdk;
 	m->irq_index = r->index;
