@@ -227,20 +227,6 @@ TEST_F_TIMEOUT(qemu, kvm_sigkill_releases_the_vm, 300)
 	after_qemu(_metadata, v, pid);
 }
 
-/* The payload next to this program, copied where QEMU (chrooted) sees it. */
-static void payload_copy(const char *to)
-{
-	char self[512], from[600], cmd[1300];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	MK_ASSERT_TRUE(n > 0, "readlink /proc/self/exe");
-	self[n] = '\0';
-	snprintf(from, sizeof(from), "%.*s/payload.elf",
-		 (int)(strrchr(self, '/') - self), self);
-	snprintf(cmd, sizeof(cmd), "cp %s %s", from, to);
-	MK_ASSERT_TRUE(!system(cmd), "%s", cmd);
-}
-
 /*
  * A guest uses the device: QEMU with KVM boots the payload (a multiboot
  * program, payload/payload.c) with the sample passed through, on this
@@ -255,30 +241,17 @@ static void payload_copy(const char *to)
 TEST_F_TIMEOUT(qemu, guest_drives_the_device_under_kvm, 400)
 {
 	const char *const *want = guest_report(self->v.s);
-	char kernel[64], con[64], report[4096], *line;
 	struct vmm *v = &self->v;
-	int status, n;
+	char report[4096];
+	int status;
 	pid_t pid;
 
-	snprintf(kernel, sizeof(kernel), "/tmp/mdevkvm-payload-%d.elf",
-		 getpid());
-	snprintf(con, sizeof(con), "/tmp/mdevkvm-debugcon-%d.txt", getpid());
-	payload_copy(kernel);
-	ASSERT_EQ(0, qemu_start_guest(&v->q, "kvm", v->sysfs, v->iommufd,
-				      kernel, con));
-	pid = v->q.pid;
-	status = qemu_wait_exit(&v->q, 360);
-	if (__sysfs_read(con, report, sizeof(report)))
-		report[0] = '\0';
-	unlink(kernel);
-	unlink(con);
-	/* The guest's lines, for the log. */
-	for (line = report; *line; line += n + !!line[n]) {
-		n = strcspn(line, "\n");
-		printf("# guest: %.*s\n", n, line);
-	}
-	/* isa-debug-exit: (0 << 1) | 1 when every check passed. */
-	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1)
+	status = qemu_run_payload(&v->q, v->sysfs, v->iommufd, report,
+				  sizeof(report));
+	pid = v->q.started;
+	/* isa-debug-exit: (0x20 << 1) | 1 when every check passed. */
+	EXPECT_TRUE(status != -1 && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 65)
 		TH_LOG("status %#x; QEMU said:\n%s", status, v->q.log);
 	EXPECT_NE(NULL, strstr(report, "payload: ok"));
 	for (; *want; want++) {

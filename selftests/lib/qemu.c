@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -16,6 +17,7 @@
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define QEMU_TIMEOUT	120	/* seconds: QEMU under TCG starts slowly */
+#define QEMU_GUEST_TIMEOUT	300	/* the payload, in a nested VM */
 
 int qemu_start(struct qemu *q, const char *accel, const char *sysfsdev,
 	       bool iommufd)
@@ -72,6 +74,7 @@ int qemu_start_guest(struct qemu *q, const char *accel, const char *sysfsdev,
 		return -errno;
 	}
 	q->pid = fork();
+	q->started = q->pid;
 	if (!q->pid) {
 		dup2(in[0], 0);
 		dup2(out[1], 1);
@@ -99,10 +102,15 @@ static int qemu_read(struct qemu *q, int ms)
 	struct pollfd p = { .fd = q->out, .events = POLLIN };
 	ssize_t n;
 
-	if (q->out < 0 || q->len == sizeof(q->log) - 1)
+	char discard[512];
+
+	if (q->out < 0)
 		return -1;
 	if (poll(&p, 1, ms) <= 0)
 		return 0;
+	/* A full log still drains the pipe, or QEMU would block on it. */
+	if (q->len == sizeof(q->log) - 1)
+		return read(q->out, discard, sizeof(discard)) > 0 ? 1 : -1;
 	n = read(q->out, q->log + q->len, sizeof(q->log) - 1 - q->len);
 	if (n <= 0)
 		return -1;
@@ -189,3 +197,55 @@ void qemu_release(struct qemu *q)
 	q->in = -1;
 	q->out = -1;
 }
+
+/* The payload next to the running test program, copied to @to. */
+static int qemu_payload_copy(const char *to)
+{
+	char self[512], from[600], cmd[1300];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return -1;
+	self[n] = '\0';
+	snprintf(from, sizeof(from), "%.*s/payload.elf",
+		 (int)(strrchr(self, '/') - self), self);
+	snprintf(cmd, sizeof(cmd), "cp %s %s", from, to);
+	return system(cmd) ? -1 : 0;
+}
+
+int qemu_run_payload(struct qemu *q, const char *sysfsdev, bool iommufd,
+		     char *report, size_t size)
+{
+	char kernel[64], con[64], *line;
+	int status, fd;
+	ssize_t n = 0;
+	size_t len;
+
+	report[0] = '\0';
+	/* Where QEMU, in the host root's chroot, sees it: the guest's /tmp. */
+	snprintf(kernel, sizeof(kernel), "/tmp/mdevkvm-payload-%d.elf",
+		 getpid());
+	snprintf(con, sizeof(con), "/tmp/mdevkvm-debugcon-%d.txt", getpid());
+	if (qemu_payload_copy(kernel))
+		return -1;
+	if (qemu_start_guest(q, "kvm", sysfsdev, iommufd, kernel, con)) {
+		unlink(kernel);
+		return -1;
+	}
+	status = qemu_wait_exit(q, QEMU_GUEST_TIMEOUT);
+	fd = open(con, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, report, size - 1);
+		close(fd);
+	}
+	report[n > 0 ? n : 0] = '\0';
+	unlink(kernel);
+	unlink(con);
+	/* The guest's lines, for the log. */
+	for (line = report; *line; line += len + !!line[len]) {
+		len = strcspn(line, "\n");
+		printf("# guest: %.*s\n", (int)len, line);
+	}
+	return status;
+}
+

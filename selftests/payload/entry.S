@@ -18,6 +18,7 @@
 	.globl _start
 _start:
 	cli
+	cld
 	lgdt gdt_desc
 	ljmp $0x08, $1f
 1:	movw $0x10, %ax
@@ -36,9 +37,19 @@ _start:
 	.globl msi_entry
 msi_entry:
 	pushal
+	cld
 	call msi_handler
 	popal
 	iretl
+
+/* An exception (vectors 0-31): report it and end; it never returns. */
+	.globl fault_entry
+fault_entry:
+	cld
+	call fault_handler
+3:	cli
+	hlt
+	jmp 3b
 
 /* Anything else that comes in: ignored (the spurious vector). */
 	.globl ignore_entry

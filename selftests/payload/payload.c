@@ -5,8 +5,9 @@
  * samples passed through as vfio-pci. It finds the function in PCI
  * config space, enables it, drives it as a guest driver would and
  * reports on QEMU's debug console (port 0xe9), one line per check; then
- * it ends QEMU through isa-debug-exit (port 0xf4): exit status 1 if every
- * check passed, 3 if one failed.
+ * it ends QEMU through isa-debug-exit (port 0xf4): exit status 65 if
+ * every check passed, 3 if one failed or the CPU took an exception
+ * (QEMU's own errors are 1).
  *
  *  - mvgpu: a GTT in a page of the guest's own memory, programmed and
  *    LOADed (the device reads it as DMA); STATUS says loaded and the
@@ -16,6 +17,9 @@
  *  - mzdev: the FMB in the guest's memory, enabled; a doorbell writes the
  *    block (format, sequence, counters) and raises MSI.
  *  - mcounter: a doorbell counts and raises MSI.
+ *  - QEMU's edu device, through vfio-pci: its ID, a factorial, a DMA to
+ *    its buffer and back (through both IOMMUs, QEMU's and the VM's), and
+ *    an MSI.
  *
  * What is not here: paging, SMP, anything of the PC but config space
  * ports, the local APIC and the two debug ports.
@@ -24,6 +28,8 @@
 
 #define DEBUGCON	0xe9
 #define DEBUG_EXIT	0xf4
+#define EXIT_PASS	0x20	/* QEMU exits (0x20 << 1) | 1 = 65 */
+#define EXIT_FAIL	0x01	/* 3 */
 #define LAPIC		0xfee00000u
 #define MSI_VECTOR	0x40
 
@@ -54,6 +60,21 @@
 #define MCOUNTER_COUNT		0x00
 #define MCOUNTER_DOORBELL	0x04
 
+/* QEMU's edu device (docs/specs/edu.rst), through vfio-pci. */
+#define EDU_VENDOR		0x1234
+#define EDU			0x11e8
+#define EDU_ID			0x00
+#define EDU_FACT		0x08
+#define EDU_STATUS		0x20	/* bit 0: computing */
+#define EDU_IRQ_STATUS		0x24
+#define EDU_IRQ_RAISE		0x60
+#define EDU_IRQ_ACK		0x64
+#define EDU_DMA_SRC		0x80
+#define EDU_DMA_DST		0x88
+#define EDU_DMA_COUNT		0x90
+#define EDU_DMA_CMD		0x98	/* bit 0 start, bit 1 to RAM */
+#define EDU_DMA_BUF		0x40000	/* the device's buffer */
+
 static u32 msi_count;		/* __atomic: the handler counts */
 static int failures;
 
@@ -63,11 +84,11 @@ static int failures;
  */
 static u32 gtt[1024] __aligned(4096);
 
-/* The FMB the device writes: the format, a sequence, then the counters. */
+/* The FMB the device writes: the format, a sequence, up to 16 counters. */
 static struct {
 	u32 format;
 	u32 sequence;
-	u64 counters[8];
+	u64 counters[16];
 } fmb __aligned(64);
 
 struct idt_gate {
@@ -77,6 +98,10 @@ struct idt_gate {
 } __packed;
 
 static struct idt_gate idt[256] __aligned(8);
+
+/* What edu's DMA engine copies to its buffer and back. */
+static u32 dma_out[16] __aligned(64);
+static u32 dma_in[16] __aligned(64);
 
 static u32 mmio_read(u32 addr)
 {
@@ -154,12 +179,12 @@ static void cfg_write16(int dev, int off, u16 v)
 	port_write16(0xcfc + (off & 2), v);
 }
 
-static int pci_find(u16 device)
+static int pci_find(u16 vendor, u16 device)
 {
 	int dev;
 
 	for (dev = 0; dev < 32; dev++)
-		if (cfg_read32(dev, 0) == ((u32)device << 16 | VENDOR))
+		if (cfg_read32(dev, 0) == ((u32)device << 16 | vendor))
 			return dev;
 	return -1;
 }
@@ -170,10 +195,15 @@ static u32 pci_enable(int dev, const char *what)
 	u32 bar0 = cfg_read32(dev, 0x10) & ~0xfu;
 	u32 cmd = cfg_read32(dev, 0x04) & 0xffff;
 	int cap = cfg_read32(dev, 0x34) & 0xfc;
+	int i;
 
 	cfg_write16(dev, 0x04, cmd | 0x6);
-	while (cap && (cfg_read32(dev, cap) & 0xff) != 0x05)
+	/* Bounded: a list that loops must not hang the guest. */
+	for (i = 0; cap && i < 48 && (cfg_read32(dev, cap) & 0xff) != 0x05;
+	     i++)
 		cap = (cfg_read32(dev, cap) >> 8) & 0xfc;
+	if (i == 48)
+		cap = 0;
 	puts(what);
 	puts(" at 00:");
 	putdigits(dev, 2);
@@ -193,6 +223,12 @@ static u32 pci_enable(int dev, const char *what)
 		cfg_write16(dev, cap + 2, ctrl | 1);
 	}
 	return bar0;
+}
+
+void fault_handler(void)
+{
+	puts("payload: FAIL: an exception\n");
+	port_write8(DEBUG_EXIT, EXIT_FAIL);
 }
 
 void msi_handler(void)
@@ -225,7 +261,8 @@ static void setup_interrupts(void)
 	int i;
 
 	for (i = 0; i < 256; i++) {
-		u32 h = (u32)(i == MSI_VECTOR ? msi_entry : ignore_entry);
+		u32 h = (u32)(i == MSI_VECTOR ? msi_entry :
+			      i < 32 ? fault_entry : ignore_entry);
 
 		/* Present, ring 0, 32-bit interrupt gate, our code segment. */
 		idt[i] = (struct idt_gate){ h & 0xffff, 0x08, 0, 0x8e,
@@ -292,6 +329,60 @@ static void mzdev(int dev)
 	check("mzdev", "msi", wait_msi(before + 1) - before, 1);
 }
 
+/* edu's DMA of @count bytes, @cmd's direction; true once it is done. */
+static int edu_dma(u32 bar, u32 src, u32 dst, u32 count, u32 cmd)
+{
+	u32 spins;
+
+	mmio_write(bar + EDU_DMA_SRC, src);
+	mmio_write(bar + EDU_DMA_SRC + 4, 0);
+	mmio_write(bar + EDU_DMA_DST, dst);
+	mmio_write(bar + EDU_DMA_DST + 4, 0);
+	mmio_write(bar + EDU_DMA_COUNT, count);
+	mmio_write(bar + EDU_DMA_CMD, cmd | 1);
+	for (spins = 0; spins < 10000000u; spins++)
+		if (!(mmio_read(bar + EDU_DMA_CMD) & 1))
+			return 1;
+	return 0;
+}
+
+static void edu(int dev)
+{
+	u32 bar = pci_enable(dev, "edu");
+	u32 before = __atomic_load_n(&msi_count, __ATOMIC_RELAXED);
+	/* Different each run: the device keeps what the last one left. */
+	u32 seed = rdtsc_lo(), n = 6 + (seed & 3), fact = 1;
+	u32 spins, i, same = 0;
+
+	check("edu", "id", mmio_read(bar + EDU_ID), 0x010000ed);
+	for (i = 2; i <= n; i++)
+		fact *= i;
+	mmio_write(bar + EDU_FACT, n);
+	for (spins = 0; spins < 10000000u; spins++)
+		if (!(mmio_read(bar + EDU_STATUS) & 1))
+			break;
+	check("edu", "factorial", mmio_read(bar + EDU_FACT), fact);
+
+	/* To the device's buffer and back, through the IOMMUs. */
+	for (i = 0; i < ARRAY_SIZE(dma_out); i++) {
+		dma_out[i] = (seed << 8) ^ (0x5a000000 | i);
+		dma_in[i] = 0;
+	}
+	asm volatile("" : : : "memory");
+	check("edu", "dma-to-device",
+	      edu_dma(bar, (u32)dma_out, EDU_DMA_BUF, sizeof(dma_out), 0), 1);
+	check("edu", "dma-to-ram",
+	      edu_dma(bar, EDU_DMA_BUF, (u32)dma_in, sizeof(dma_in), 2), 1);
+	for (i = 0; i < ARRAY_SIZE(dma_in); i++)
+		same += mem_read32(&dma_in[i]) == dma_out[i];
+	check("edu", "dma-words-back", same, ARRAY_SIZE(dma_in));
+
+	mmio_write(bar + EDU_IRQ_RAISE, 0x1);
+	check("edu", "msi", wait_msi(before + 1) - before, 1);
+	check("edu", "irq-status", mmio_read(bar + EDU_IRQ_STATUS), 0x1);
+	mmio_write(bar + EDU_IRQ_ACK, 0x1);
+}
+
 static void mcounter(int dev)
 {
 	u32 bar = pci_enable(dev, "mcounter");
@@ -305,10 +396,11 @@ static void mcounter(int dev)
 void main(void)
 {
 	static const struct {
-		u16 id;
+		u16 vendor, id;
 		void (*run)(int dev);
 	} samples[] = {
-		{ MVGPU, mvgpu }, { MZDEV, mzdev }, { MCOUNTER, mcounter },
+		{ VENDOR, MVGPU, mvgpu }, { VENDOR, MZDEV, mzdev },
+		{ VENDOR, MCOUNTER, mcounter }, { EDU_VENDOR, EDU, edu },
 	};
 	int dev, found = 0;
 	unsigned int i;
@@ -316,7 +408,7 @@ void main(void)
 	puts("payload: start\n");
 	setup_interrupts();
 	for (i = 0; i < ARRAY_SIZE(samples); i++) {
-		dev = pci_find(samples[i].id);
+		dev = pci_find(samples[i].vendor, samples[i].id);
 		if (dev < 0)
 			continue;
 		found++;
@@ -327,5 +419,5 @@ void main(void)
 		failures++;
 	}
 	puts(failures ? "payload: FAIL\n" : "payload: ok\n");
-	port_write8(DEBUG_EXIT, failures ? 1 : 0);
+	port_write8(DEBUG_EXIT, failures ? EXIT_FAIL : EXIT_PASS);
 }

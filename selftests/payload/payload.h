@@ -57,9 +57,19 @@ static inline void mem_write32(void *p, u32 v)
 
 /* entry.S */
 void msi_entry(void);
+void fault_entry(void);
 void ignore_entry(void);
 /* payload.c, called from entry.S */
 void main(void);
 void msi_handler(void);
+void fault_handler(void);
+
+static inline u32 rdtsc_lo(void)
+{
+	u32 lo, hi;
+
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return lo;
+}
 
 #endif /* PAYLOAD_H */

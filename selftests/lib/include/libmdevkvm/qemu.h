@@ -13,6 +13,7 @@
 
 struct qemu {
 	pid_t pid;		/* -1 once reaped */
+	pid_t started;		/* the pid it had, kept once reaped */
 	int in;			/* the monitor's input */
 	int out;		/* QEMU's stdout and stderr */
 	char log[16384];	/* everything it printed, NUL-terminated */
@@ -38,6 +39,15 @@ int qemu_start(struct qemu *q, const char *accel, const char *sysfsdev,
  */
 int qemu_start_guest(struct qemu *q, const char *accel, const char *sysfsdev,
 		     bool iommufd, const char *kernel, const char *debugcon);
+/*
+ * QEMU with KVM boots the payload (payload.elf, next to the test
+ * program: selftests/payload/) with the device at @sysfsdev, and waits
+ * for it to exit. What the guest reported goes to @report and, as TAP
+ * comments, to stdout. Returns QEMU's wait status (exit status 65: every
+ * check of the guest passed; 3: one failed; 1: QEMU's own error), or -1.
+ */
+int qemu_run_payload(struct qemu *q, const char *sysfsdev, bool iommufd,
+		     char *report, size_t size);
 /*
  * Reads QEMU's output until @needle appears after what was matched
  * before, QEMU exits, or @timeout_s passes. True if it appeared.
