@@ -4,7 +4,8 @@
 # The make run demo, in the test guest (busybox sh): what the KVM pin is,
 # shown with the real tools. One device of each sample with mdevctl, the
 # host's QEMU with KVM on the gvt-like one, the VM it pins and its release,
-# and the same device refused without KVM. Each step says what it shows.
+# a guest in that VM driving the vGPU (selftests/payload/), and the same
+# device refused without KVM. Each step says what it shows.
 # Ends with "mdev-kvm: demo: done", or "mdev-kvm: demo: FAILED: <step>".
 
 HOST=/host
@@ -50,8 +51,6 @@ vms() {
 }
 
 [ -x $HOST/usr/bin/mdevctl ] || fail "the host root is not at $HOST"
-# Kernel messages would interleave with the story; they stay in dmesg.
-dmesg -n 1
 
 step "1. The samples are loaded; mdevctl lists their types"
 say "mvgpu    a gvt-like vGPU: requires KVM (vfio_device_kvm_ops, required)"
@@ -106,7 +105,28 @@ say "the vGPU's vm attribute:   $(cat /sys/bus/mdev/devices/$MVGPU/vm)"
 	fail "the vGPU still names a VM"
 [ "$(vms)" = none ] || fail "a VM outlived QEMU"
 
-step "6. Without KVM (-accel tcg) there is no VM to pin: the open is refused"
+step "6. A guest drives the vGPU: QEMU with KVM boots a small program"
+say "(selftests/payload/) that finds the vGPU in PCI config space, loads a"
+say "GTT from its own memory (the device reads it as DMA), stores to it"
+say "(KVM write-protects the page and tells the device) and takes the MSI."
+cp /tests/payload.elf /tmp/demo-payload.elf || fail "no payload"
+rm -f /tmp/demo-guest.txt
+host timeout 300 qemu-system-x86_64 -accel kvm -cpu max -m 64 -nodefaults \
+	-display none -no-reboot -kernel /tmp/demo-payload.elf \
+	-debugcon file:/tmp/demo-guest.txt \
+	-device isa-debug-exit,iobase=0xf4,iosize=4 \
+	-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/$MVGPU \
+	</dev/null >$QLOG 2>&1
+rc=$?
+say "what the guest printed on QEMU's debug console:"
+sed 's/^/     /' /tmp/demo-guest.txt
+# isa-debug-exit: exit status 65 when every check passed.
+[ $rc = 65 ] && grep -q "payload: ok" /tmp/demo-guest.txt ||
+	{ cat $QLOG; fail "the guest's checks (QEMU exit $rc)"; }
+say "the VMs KVM has:           $(vms)"
+[ "$(vms)" = none ] || fail "a VM outlived QEMU"
+
+step "7. Without KVM (-accel tcg) there is no VM to pin: the open is refused"
 host timeout 120 qemu-system-x86_64 -accel tcg -m 64 -nodefaults \
 	-display none -S -device vfio-pci,sysfsdev=/sys/bus/mdev/devices/$MVGPU \
 	</dev/null >$QLOG 2>&1 && fail "QEMU accepted the vGPU without KVM"
@@ -116,7 +136,7 @@ say "and the kernel says why, naming the device:"
 dmesg | grep "$MVGPU: vfio: the device requires KVM" | tail -n 1 |
 	sed 's/^/     /' | grep . || fail "no log line naming the device"
 
-step "7. The control device needs no KVM: it opens under TCG too"
+step "8. The control device needs no KVM: it opens under TCG too"
 rm -f $FIFO $QLOG
 mkfifo $FIFO
 chroot $HOST qemu-system-x86_64 -accel tcg -m 64 -nodefaults -display none \
@@ -132,7 +152,7 @@ exec 3>&-
 wait $QEMU
 say "QEMU realized mcounter (1b36:10f2) with no VM at all"
 
-step "8. mdevctl stops the devices"
+step "9. mdevctl stops the devices"
 for u in $MVGPU $MZDEV $MCOUNTER; do
 	host mdevctl stop -u $u || fail "stop $u"
 done
