@@ -91,7 +91,10 @@ build_initramfs() {
 }
 
 qemu_cmd() {
-	local append="console=ttyS0 panic=-1 acpi=noirq mdevkvm.mode=${RUN:-$MODE}"
+	# intel_iommu=on: vfio-pci's tests use QEMU's edu behind intel-iommu.
+	local append="console=ttyS0 panic=-1 acpi=noirq intel_iommu=on"
+
+	append+=" mdevkvm.mode=${RUN:-$MODE}"
 
 	# make run: the terminal is the guest's ttyS0, for the demo and the
 	# shell; the kernel log goes to ttyS1, a file, and stays out of it.
@@ -104,6 +107,7 @@ qemu_cmd() {
 	[ -n "${BENCH:-}" ] && append+=" mdevkvm.bench=$BENCH"
 	QEMU=(qemu-system-x86_64 -machine q35 -accel tcg,thread=multi
 	      -cpu max -smp 2 -m 2048 -nodefaults -display none -no-reboot
+	      -device intel-iommu,intremap=off -device edu
 	      -kernel "$KOBJ/arch/x86/boot/bzImage"
 	      -initrd "$OUT/initramfs.cpio" -append "$append"
 	      -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap)
