@@ -31,8 +31,11 @@ $1 == "kernel" { next }
 	key = $2 " " $3 ($4 == "-" ? "" : " " $4) \
 		($5 == "yes" ? " VM" : $5 == "no" ? " no VM" : "")
 	med[file, key] = $11; lo[file, key] = $12; hi[file, key] = $13
+	raw[file, key] = $8 " [" $9 "-" $10 "] " $7
 	if (file == 1)
 		order[++n] = key
+	if (file == 1 && $2 == "vm-life")
+		life[++nlife] = key
 }
 function num(x) { return x != "" && x != "n/a" }
 # ours row a / upstream row b, with the spread of the two spreads.
@@ -70,6 +73,17 @@ END {
 			row("cycle " v[i] " (ours) / mtty (upstream) " path,
 			    "cycle " v[i] " " path " VM",
 			    "cycle mtty " path " VM", "")
+	}
+	# What an open vfio-pci device keeps of a closed VM: no ratio, the
+	# figures side by side. Ours: not alive, and the close frees what it
+	# frees with the device in no VM (the control rows).
+	if (nlife)
+		printf "\n%-46s %-30s %s\n", "vm-life (median [min-max])",
+			"ours", "upstream"
+	for (i = 1; i <= nlife; i++) {
+		k = life[i]
+		printf "%-46s %-30s %s\n", substr(k, 9), raw[1, k], raw[2, k]
+		printf "%s,,%s,%s,,,,,\n", k, raw[1, k], raw[2, k] > csv
 	}
 }' "$B/ours.csv" "$B/upstream.csv"
 info "written to $B/compare.csv"

@@ -29,6 +29,12 @@
  *             after creating the instances, with the caches that grew most
  *  threads    per-op cost of the cycle with 1 and 2 threads, each on its
  *             own device in its own VM
+ *  vm-life    a VM (2 vCPUs, a dirty-logged 256 MiB memslot) that the VMM
+ *             closes while a vfio-pci device it was given stays open (QEMU's
+ *             edu): whether the VM is still alive, and the kernel memory
+ *             (Slab + vmalloc: a lower bound, pages such as the VMCBs are
+ *             not counted) that the device's close frees, against the same
+ *             close with the device in no VM, on both paths
  *
  * It prints a table and writes it as CSV. Targets are shown next to the
  * figures they apply to, never asserted. What the kernel does not have
@@ -42,27 +48,33 @@
  * "upstream"), profile= (a row, e.g. mvgpu/group: trace a few of its
  * cycles with ftrace's function_graph and print the trace), graph= (the
  * functions traced from, a/b/c; default: the cycle's syscalls), depth=
- * (max_graph_depth, 8).
+ * (max_graph_depth, 8), sections= (which to run, slash-separated, e.g.
+ * vm-life or cycle/threads; default all four).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/kvm.h>
 #include <linux/vfio.h>
 
 #include "kselftest.h"
 #include "libmdevkvm/kvm.h"
 #include "libmdevkvm/mdev.h"
+#include "libmdevkvm/pci.h"
 #include "libmdevkvm/subject.h"
 #include "libmdevkvm/sysfs.h"
 #include "libmdevkvm/vfio.h"
@@ -89,6 +101,7 @@ static struct {
 	const char *profile;
 	char *graph;
 	int depth;
+	const char *sections;
 } cfg = {
 	.rounds = 15, .iters = 5000, .round_ms = 100,
 	.sizes = { 10, 100, 1000 }, .nsizes = 3, .lc_rounds = 5,
@@ -852,6 +865,7 @@ static void slab_shrink(void)
 /* Kernel memory in slab caches: pages, and bytes of objects per cache. */
 struct mem_snap {
 	long slab_kb;		/* Slab in /proc/meminfo, -1: none */
+	long vmalloc_kb;	/* VmallocUsed in /proc/meminfo */
 	double objects;		/* bytes of objects in use, 0: no slabinfo */
 	int n;
 	struct {
@@ -886,11 +900,11 @@ static void slabinfo_read(struct mem_snap *m)
 }
 
 /*
- * Slab memory once it has settled: reclaimable caches dropped, what the
- * previous removals free after an RCU grace period or from a workqueue
- * freed, and empty and per-CPU slabs given back, so that it moves with
- * the mdevs alone: until three readings 100 ms apart agree within 8 KiB,
- * 5 s at most.
+ * Slab and vmalloc memory once it has settled: reclaimable caches
+ * dropped, what the previous removals free after an RCU grace period or
+ * from a workqueue freed, and empty and per-CPU slabs given back, so that
+ * it moves with what is measured alone: until three readings 100 ms apart
+ * agree within 8 KiB, 5 s at most.
  */
 static void mem_snap(struct mem_snap *m)
 {
@@ -904,13 +918,14 @@ static void mem_snap(struct mem_snap *m)
 		__sysfs_write("/proc/sys/vm/drop_caches", "3");
 		slab_shrink();
 		m->slab_kb = meminfo_kb("Slab");
+		m->vmalloc_kb = meminfo_kb("VmallocUsed");
 		slabinfo_read(m);
-		if (labs(m->slab_kb - prev_kb) <= 8 &&
+		if (labs(m->slab_kb + m->vmalloc_kb - prev_kb) <= 8 &&
 		    fabs(m->objects - prev_objects) <= 8192)
 			stable++;
 		else
 			stable = 0;
-		prev_kb = m->slab_kb;
+		prev_kb = m->slab_kb + m->vmalloc_kb;
 		prev_objects = m->objects;
 	}
 }
@@ -1135,6 +1150,180 @@ static void lc_bench(void)
 				 !lcs[j + 1].ok);
 }
 
+/* --- vm-life: what an open vfio-pci device keeps of a closed VM --------- */
+
+#define VL_VCPUS	2
+#define VL_SLOT_SIZE	(256UL << 20)
+
+/*
+ * A VM that a VMM has closed while a vfio-pci device (QEMU's edu) that it
+ * was given stays open: is it still alive (its KVM debugfs directory), and
+ * how much kernel memory (Slab + vmalloc) does the device's close free?
+ * The control: the same close of a device whose file is in no VM, which
+ * frees vfio-pci's own per-open state. Upstream 6.12 pins the VM for every
+ * device of a group or file attached to it, so the VM, its vCPUs and its
+ * memslot's dirty bitmaps live until the device closes; the series pins
+ * only for drivers that declare kvm_ops, which vfio-pci does not.
+ */
+struct vl {
+	enum vfio_path path;
+	bool vm;		/* the file in the VM, or the control */
+	bool ok;
+	char why[64];
+	double alive[MAX_ROUNDS];	/* 1: the VM outlived its fds */
+	double held[MAX_ROUNDS];	/* bytes the device's close freed */
+};
+
+static struct vl vls[] = {
+	{ .path = VFIO_PATH_GROUP, .vm = true },
+	{ .path = VFIO_PATH_GROUP },
+	{ .path = VFIO_PATH_CDEV, .vm = true },
+	{ .path = VFIO_PATH_CDEV },
+};
+
+static int vl_fail(struct vl *v, const char *what, int ret)
+{
+	v->ok = false;
+	snprintf(v->why, sizeof(v->why), "%s: %s", what, strerror(-ret));
+	return ret;
+}
+
+/* A VM as a VMM has it: vCPUs and a dirty-logged memslot. */
+static int vl_vm_create(struct vl *v, int *vm, int vcpu[VL_VCPUS],
+			void **mem)
+{
+	struct kvm_userspace_memory_region slot = {
+		.flags = KVM_MEM_LOG_DIRTY_PAGES,
+		.memory_size = VL_SLOT_SIZE,
+	};
+	int i, ret;
+
+	ret = __kvm_vm_create(vm);
+	if (ret)
+		return vl_fail(v, "KVM_CREATE_VM", ret);
+	*mem = mmap(NULL, VL_SLOT_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (*mem == MAP_FAILED)
+		return vl_fail(v, "mmap", -errno);
+	slot.userspace_addr = (uintptr_t)*mem;
+	if (ioctl(*vm, KVM_SET_USER_MEMORY_REGION, &slot))
+		return vl_fail(v, "KVM_SET_USER_MEMORY_REGION", -errno);
+	for (i = 0; i < VL_VCPUS; i++) {
+		vcpu[i] = ioctl(*vm, KVM_CREATE_VCPU, i);
+		if (vcpu[i] < 0)
+			return vl_fail(v, "KVM_CREATE_VCPU", -errno);
+	}
+	return 0;
+}
+
+static void vl_round(struct vl *v, const char *dev, int round)
+{
+	struct vfio_dev d = { .file = -1, .container = -1, .iommufd = -1,
+			      .fd = -1 };
+	int vm = -1, kv = -1, vcpu[VL_VCPUS], i, ret;
+	void *mem = MAP_FAILED;
+	char name[32];
+
+	for (i = 0; i < VL_VCPUS; i++)
+		vcpu[i] = -1;
+	ret = vl_vm_create(v, &vm, vcpu, &mem);
+	if (!ret)
+		ret = __kvm_vfio_create(vm, &kv);
+	if (!ret)
+		ret = __vfio_dev_file_open(&d, v->path, dev);
+	if (!ret && v->vm)
+		ret = __kvm_vfio_file_add(kv, d.file);
+	if (!ret)
+		ret = __vfio_dev_open(&d);
+	if (ret && v->ok)
+		vl_fail(v, "the device", ret);
+	kvm_vm_name(vm, name, sizeof(name));
+	/* Without its debugfs entry, "not alive" would mean nothing. */
+	if (v->ok && !kvm_vm_alive(name))
+		snprintf(v->why, sizeof(v->why), "no KVM debugfs entry %s",
+			 name);
+	v->ok = v->ok && kvm_vm_alive(name);
+
+	/* The VMM closes its VM fds; the device stays open. */
+	for (i = 0; i < VL_VCPUS; i++)
+		if (vcpu[i] >= 0)
+			close(vcpu[i]);
+	if (kv >= 0)
+		close(kv);
+	if (vm >= 0)
+		close(vm);
+	if (mem != MAP_FAILED)
+		munmap(mem, VL_SLOT_SIZE);
+	mem_snap(&mem_before);
+	v->alive[round] = kvm_vm_alive(name);
+
+	/* The device alone; its group or iommufd context after the reading. */
+	vfio_dev_close(&d);
+	mem_snap(&mem_after);
+	vfio_dev_release(&d);
+	v->held[round] = (mem_before.slab_kb + mem_before.vmalloc_kb -
+			  mem_after.slab_kb - mem_after.vmalloc_kb) * 1024.0;
+	if (v->ok && kvm_vm_alive(name))
+		snprintf(v->why, sizeof(v->why),
+			 "the VM outlived the device's close");
+	v->ok = v->ok && !kvm_vm_alive(name);
+}
+
+static void vl_bench(void)
+{
+	char dev[PATH_MAX];
+	unsigned int i;
+	struct row *r;
+	int k, ret;
+
+	ret = pci_find(EDU_VENDOR, EDU_DEVICE, dev, sizeof(dev));
+	if (ret)
+		snprintf(vls[0].why, sizeof(vls[0].why),
+			 "no edu device (QEMU -device edu)");
+	if (!ret) {
+		ret = __vfio_pci_prepare();
+		if (!ret)
+			ret = __vfio_pci_bind(dev);
+		if (ret)
+			snprintf(vls[0].why, sizeof(vls[0].why),
+				 "vfio-pci: %s", strerror(-ret));
+	}
+	for (i = 0; i < ARRAY_SIZE(vls); i++) {
+		vls[i].ok = !ret;
+		if (ret && i)
+			memcpy(vls[i].why, vls[0].why, sizeof(vls[i].why));
+	}
+	printf("# vm-life: a VM closed, a vfio-pci device open, %d rounds\n",
+	       cfg.lc_rounds);
+	for (k = 0; k < cfg.lc_rounds; k++)
+		for (i = 0; i < ARRAY_SIZE(vls); i++)
+			if (vls[i].ok)
+				vl_round(&vls[i], dev, k);
+	for (i = 0; i < ARRAY_SIZE(vls); i++) {
+		const char *path = vfio_path_name(vls[i].path);
+		const char *vm = vm_str(vls[i].vm);
+
+		r = row_add("vm-life", "vfio-pci: VM alive once closed", path,
+			    vm);
+		r->n = cfg.lc_rounds;
+		r->unit = "VMs";
+		r->scale = 1;
+		if (!vls[i].ok)
+			snprintf(r->na, sizeof(r->na), "%s", vls[i].why);
+		else
+			r->val = __spread_of(vls[i].alive, cfg.lc_rounds, true);
+		r = row_add("vm-life", "vfio-pci: kmem freed at its close",
+			    path, vm);
+		r->n = cfg.lc_rounds;
+		r->unit = "KiB";
+		r->scale = 1.0 / 1024;
+		if (!vls[i].ok)
+			snprintf(r->na, sizeof(r->na), "%s", vls[i].why);
+		else
+			r->val = __spread_of(vls[i].held, cfg.lc_rounds, true);
+	}
+}
+
 /* --- profile ----------------------------------------------------------- */
 
 /* Writes @val to a tracefs file, which may take it in several writes. */
@@ -1233,6 +1422,47 @@ static bool kvm_has_standard_pin(void)
 	return found;
 }
 
+static const char *const section_names[] = {
+	"cycle", "threads", "lifecycle", "vm-life",
+};
+
+/* Is every name of @list (slash-separated) a section? */
+static bool sections_valid(const char *list)
+{
+	const char *p = list;
+	unsigned int i;
+	size_t len;
+
+	if (!*p)
+		return false;
+	while (p) {
+		len = strcspn(p, "/");
+		for (i = 0; i < ARRAY_SIZE(section_names); i++)
+			if (strlen(section_names[i]) == len &&
+			    !strncmp(p, section_names[i], len))
+				break;
+		if (i == ARRAY_SIZE(section_names))
+			return false;
+		p = p[len] ? p + len + 1 : NULL;
+	}
+	return true;
+}
+
+/* Is @name in sections= (slash-separated), or is there no sections=? */
+static bool section_on(const char *name)
+{
+	const char *p = cfg.sections;
+	size_t len = strlen(name);
+
+	while (p && *p) {
+		if (!strncmp(p, name, len) && (p[len] == '/' || !p[len]))
+			return true;
+		p = strchr(p, '/');
+		p = p ? p + 1 : NULL;
+	}
+	return !cfg.sections;
+}
+
 static int parse_sizes(const char *s)
 {
 	char *end;
@@ -1281,6 +1511,8 @@ static int parse_args(int argc, char **argv)
 			cfg.graph = v;
 		else if (!strcmp(argv[i], "depth"))
 			cfg.depth = atoi(v);
+		else if (!strcmp(argv[i], "sections") && sections_valid(v))
+			cfg.sections = v;
 		else
 			return -1;
 	}
@@ -1310,7 +1542,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (parse_args(argc, argv)) {
 		fprintf(stderr,
-			"usage: %s [rounds=N] [iters=N] [round_ms=N] [sizes=10/100/1000] [lc_rounds=N] [csv=F] [table=F] [kernel=L] [profile=ROW] [graph=F/G] [depth=N]\n",
+			"usage: %s [rounds=N] [iters=N] [round_ms=N] [sizes=10/100/1000] [lc_rounds=N] [csv=F] [table=F] [kernel=L] [profile=ROW] [graph=F/G] [depth=N] [sections=A/B]\n",
 			argv[0]);
 		return 2;
 	}
@@ -1326,18 +1558,24 @@ int main(int argc, char **argv)
 		 kvm_has_standard_pin() ? "ours" : "upstream");
 	printf("# mdev_bench: kernel %s (%s)\n", label, uts.release);
 
-	for (i = 0; i < NCYCLES; i++)
-		cyc_setup(&cycles[i]);
-	printf("# cycle: %d variants, %d rounds\n", NCYCLES, cfg.rounds);
-	cyc_rounds(cycles, NCYCLES);
-	cyc_report();
-	if (cfg.profile)
-		trace_variant();
-	for (i = 0; i < NCYCLES; i++)
-		cyc_teardown(&cycles[i]);
-
-	thr_bench();
-	lc_bench();
+	if (section_on("cycle")) {
+		for (i = 0; i < NCYCLES; i++)
+			cyc_setup(&cycles[i]);
+		printf("# cycle: %d variants, %d rounds\n", NCYCLES,
+		       cfg.rounds);
+		cyc_rounds(cycles, NCYCLES);
+		cyc_report();
+		if (cfg.profile)
+			trace_variant();
+		for (i = 0; i < NCYCLES; i++)
+			cyc_teardown(&cycles[i]);
+	}
+	if (section_on("threads"))
+		thr_bench();
+	if (section_on("lifecycle"))
+		lc_bench();
+	if (section_on("vm-life"))
+		vl_bench();
 
 	printf("\n");
 	print_table(stdout);

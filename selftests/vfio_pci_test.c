@@ -24,7 +24,6 @@
  * backends are told to allow that (allow_unsafe_interrupts), as on a
  * machine without it.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <stdio.h>
@@ -35,80 +34,9 @@
 #include "libmdevkvm/assert.h"
 #include "libmdevkvm/host.h"
 #include "libmdevkvm/kvm.h"
+#include "libmdevkvm/pci.h"
 #include "libmdevkvm/qemu.h"
-#include "libmdevkvm/sysfs.h"
 #include "libmdevkvm/vfio.h"
-
-#define PCI_DEVICES	"/sys/bus/pci/devices"
-#define VFIO_PCI_DRV	"/sys/bus/pci/drivers/vfio-pci"
-#define TYPE1_PARAM	"/sys/module/vfio_iommu_type1/parameters/"
-#define IOMMUFD_PARAM	"/sys/module/iommufd/parameters/"
-
-/* QEMU's edu device: docs/specs/edu.rst in QEMU */
-#define EDU_ID		0x00	/* 0x010000ed: version 1.0 */
-#define EDU_FACT	0x08	/* write n, read n! once done */
-#define EDU_STATUS	0x20	/* bit 0: computing */
-#define EDU_ID_VALUE	0x010000ed
-
-/* The edu function's sysfs directory into @path; false if there is none. */
-static bool edu_find(char *path, size_t size)
-{
-	char file[PATH_MAX + 32], buf[16];
-	struct dirent *e;
-	bool found = false;
-	DIR *dir;
-
-	dir = opendir(PCI_DEVICES);
-	if (!dir)
-		return false;
-	while (!found && (e = readdir(dir))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(file, sizeof(file), PCI_DEVICES "/%s/vendor",
-			 e->d_name);
-		if (__sysfs_read(file, buf, sizeof(buf)) ||
-		    strcmp(buf, "0x1234"))
-			continue;
-		snprintf(file, sizeof(file), PCI_DEVICES "/%s/device",
-			 e->d_name);
-		if (__sysfs_read(file, buf, sizeof(buf)) ||
-		    strcmp(buf, "0x11e8"))
-			continue;
-		snprintf(path, size, PCI_DEVICES "/%s", e->d_name);
-		found = true;
-	}
-	closedir(dir);
-	return found;
-}
-
-/* Binds @dev (a sysfs directory) to vfio-pci, as an admin does. */
-static void vfio_pci_bind(const char *dev)
-{
-	char file[PATH_MAX + 32];
-
-	snprintf(file, sizeof(file), "%s/driver_override", dev);
-	sysfs_write(file, "vfio-pci");
-	sysfs_write("/sys/bus/pci/drivers_probe", strrchr(dev, '/') + 1);
-}
-
-static void vfio_pci_unbind(const char *dev)
-{
-	sysfs_write(VFIO_PCI_DRV "/unbind", strrchr(dev, '/') + 1);
-}
-
-/* Is @dev bound to vfio-pci? */
-static bool vfio_pci_bound(const char *dev)
-{
-	char link[PATH_MAX + 32], target[PATH_MAX];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "%s/driver", dev);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		return false;
-	target[n] = '\0';
-	return !strcmp(strrchr(target, '/') + 1, "vfio-pci");
-}
 
 /* Does the line of @report that starts with @what end with ": ok"? */
 static bool line_ok(const char *report, const char *what)
@@ -159,15 +87,10 @@ FIXTURE_SETUP(vfio_pci)
 	self->kv = -1;
 	self->vd = (struct vfio_dev){ .file = -1, .container = -1,
 				      .iommufd = -1, .fd = -1 };
-	if (!edu_find(self->dev, sizeof(self->dev)))
+	if (pci_find(EDU_VENDOR, EDU_DEVICE, self->dev, sizeof(self->dev)))
 		SKIP(return, "no edu device (QEMU -device edu) in the guest");
-	modprobe("vfio-pci");
-	/* No interrupt remapping here (intel-iommu,intremap=off). */
-	sysfs_write(TYPE1_PARAM "allow_unsafe_interrupts", "Y");
-	sysfs_write(IOMMUFD_PARAM "allow_unsafe_interrupts", "Y");
-	if (!vfio_pci_bound(self->dev))
-		vfio_pci_bind(self->dev);
-	ASSERT_TRUE(vfio_pci_bound(self->dev));
+	vfio_pci_prepare();
+	vfio_pci_bind(self->dev);
 	self->vm = kvm_vm_create();
 	self->kv = kvm_vfio_create(self->vm);
 	kvm_vm_name(self->vm, self->vm_name, sizeof(self->vm_name));

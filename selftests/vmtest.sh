@@ -346,7 +346,7 @@ bench_follow() {
 		lines=$(wc -l <"$TAP" 2>/dev/null || echo 0)
 		if [ "$lines" -gt "$seen" ]; then
 			sed -n "$((seen + 1)),${lines}p" "$TAP" | tr -d '\r' |
-				grep -E '^# (mdev_bench|cycle|threads|lifecycle):' |
+				grep -E '^# (mdev_bench|cycle|threads|lifecycle|vm-life):' |
 				sed 's/^/         /' || true
 			seen=$lines
 		fi
