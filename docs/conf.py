@@ -23,12 +23,14 @@ if not KSRC:
     raise ConfigError('KSRC is not set: it must name the patched kernel '
                       'tree (run "make docs", or bash scripts/docs.sh)')
 KSRC = os.path.abspath(KSRC)
-for need in ('scripts/kernel-doc', 'Documentation/sphinx/kerneldoc.py',
-             'include/linux/kvm_vfio.h'):
+for need in ('scripts/kernel-doc', 'Documentation/sphinx/kerneldoc.py'):
     if not os.path.isfile(os.path.join(KSRC, need)):
-        raise ConfigError('KSRC=%s has no %s: not the kernel tree with '
-                          'the series applied (run "make kernel")'
-                          % (KSRC, need))
+        raise ConfigError('KSRC=%s has no %s: not a kernel tree (run '
+                          '"make kernel")' % (KSRC, need))
+with open(os.path.join(KSRC, 'include/linux/vfio.h'), encoding='utf-8') as f:
+    if 'struct vfio_kvm_link {' not in f.read():
+        raise ConfigError('KSRC=%s: not the kernel tree with the series '
+                          'applied (run "make kernel")' % KSRC)
 
 # The kernel's extensions: kernel-doc, kernel-include (a literal include
 # from outside this directory) and automarkup (function() and struct foo
@@ -62,6 +64,8 @@ html_copy_source = False
 # appear in what kernel-doc emits (prototypes, &vfio_device.kvm) but have
 # no kernel-doc to link to.
 nitpick_ignore = [
+    ('c:identifier', 'kvm'),
+    ('c:type', 'kvm'),
     ('c:identifier', 'u64'),
     ('c:identifier', 'vfio_device'),
     ('c:type', 'vfio_device'),

@@ -7,11 +7,15 @@
  * KVM with struct vfio_device_kvm_ops and what it does with the VM the
  * VFIO core pins for it:
  *
- *  - kvm_ops with .required = true and KVM's standard pin: opening the
- *    device with no VM fails in the core (-EINVAL, one log line);
+ *  - kvm_ops with .required = true, and nothing else: the core pins the VM
+ *    (a reference on its file, which keeps the VM and kvm-amd/kvm-intel)
+ *    before open and drops it after close; opening the device with no VM
+ *    fails in the core (-EINVAL, one log line), and so does opening it
+ *    once the VMM has closed the VM (-ENOENT);
  *  - at open, one vGPU per VM (-EEXIST for a second), and a KVM page-track
- *    notifier on the VM; at close, the reverse, in reverse order; the VM
- *    itself is unpinned by the core after close, outside every VFIO lock;
+ *    notifier on the VM; at close, the reverse, in reverse order; the VM's
+ *    own teardown, if the pin was its last reference, runs after that,
+ *    outside every VFIO lock;
  *  - guest memory is reached the way kvmgt reaches it: as DMA, through
  *    vfio_dma_rw() on the device (the IOVA space the VMM mapped, on the
  *    group and the iommufd path alike), never through KVM; KVM is used
@@ -83,7 +87,6 @@
 #include <linux/debugfs.h>
 #include <linux/eventfd.h>
 #include <linux/kvm_host.h>
-#include <linux/kvm_vfio.h>
 #include <linux/mdev.h>
 #include <linux/module.h>
 #include <linux/pci_ids.h>
@@ -934,8 +937,6 @@ static ssize_t mvgpu_access(struct mvgpu *mg, char __user *ubuf, size_t count,
 /* A vGPU without its VM is useless: the core refuses to open it. */
 static const struct vfio_device_kvm_ops mvgpu_kvm_ops = {
 	.required = true,
-	.get_kvm = kvm_vfio_device_get_kvm,
-	.put_kvm = kvm_vfio_device_put_kvm,
 };
 
 static int mvgpu_init_dev(struct vfio_device *vdev)

@@ -67,7 +67,6 @@
 #include <linux/debugfs.h>
 #include <linux/eventfd.h>
 #include <linux/kvm_host.h>
-#include <linux/kvm_vfio.h>
 #include <linux/slab.h>
 #include <linux/mdev.h>
 #include <linux/module.h>
@@ -458,8 +457,6 @@ static ssize_t mzdev_access(struct mzdev *mz, char __user *ubuf, size_t count,
 /* Works without KVM; with a VM the core pins it for us until close. */
 static const struct vfio_device_kvm_ops mzdev_kvm_ops = {
 	.required = false,
-	.get_kvm = kvm_vfio_device_get_kvm,
-	.put_kvm = kvm_vfio_device_put_kvm,
 };
 
 static int mzdev_init_dev(struct vfio_device *vdev)

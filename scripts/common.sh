@@ -93,14 +93,32 @@ set_kernel_paths() {
 
 # The series: core/ and kvm-bridge/ share one numbering (the number prefix
 # of git format-patch), so the apply order is the order of the file names.
+# The patches in the order of the file `series` (quilt's convention: one
+# path per line, relative to the top, # for comments), as absolute paths.
 series_files() {
 	local f
 
-	for f in "$TOP"/core/*.patch "$TOP"/kvm-bridge/*.patch; do
-		if [ -e "$f" ]; then
-			printf '%s\t%s\n' "$(basename "$f")" "$f"
-		fi
-	done | sort | cut -f2
+	while read -r f; do
+		case $f in '' | '#'*) continue ;; esac
+		echo "$TOP/$f"
+	done <"$TOP/series"
+}
+
+# Dies unless `series` lists every patch file of core/ and kvm-bridge/
+# (but the cover letter) and only files that exist.
+series_check() {
+	local f
+
+	[ -f "$TOP/series" ] || die "no $TOP/series"
+	while read -r f; do
+		[ -f "$f" ] || die "series lists ${f#"$TOP"/}, which does not exist"
+	done < <(series_files)
+	for f in "$TOP"/core/[0-9]*.patch "$TOP"/kvm-bridge/[0-9]*.patch; do
+		[ -e "$f" ] || continue
+		case $f in */0000-cover-letter.patch) continue ;; esac
+		grep -qxF "${f#"$TOP"/}" "$TOP/series" ||
+			die "${f#"$TOP"/} is not in the file series"
+	done
 }
 
 series_hash() {

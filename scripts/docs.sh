@@ -11,7 +11,7 @@ source "$(dirname "$0")/common.sh"
 set_kernel_paths
 [ -x "$KSRC/scripts/kernel-doc" ] ||
 	die "no kernel tree at $KSRC (run: make kernel)"
-[ -f "$KSRC/include/linux/kvm_vfio.h" ] ||
+grep -q '^struct vfio_kvm_link {' "$KSRC/include/linux/vfio.h" ||
 	die "$KSRC does not hold the series (run: make kernel)"
 command -v sphinx-build >/dev/null ||
 	die "sphinx-build not found (run: make deps; Debian's python3-sphinx)"

@@ -79,6 +79,7 @@ tree_is_clean() {
 apply_series() {
 	local want head f n=0 changed mt
 
+	series_check
 	want=$(series_hash)
 	head=$(kgit rev-parse HEAD)
 	read_series_stamp

@@ -28,6 +28,7 @@ check() {
 }
 
 stage "checkpatch --strict: series"
+series_check
 for p in $(series_files); do
 	# From the tree, so checkpatch can look at the files the patch touches.
 	(cd "$KSRC" && check "${p#"$TOP"/}" "$p") || bad=1

@@ -392,7 +392,7 @@ static const struct dev_case mmap_cases[] = {
  * -EINVAL until the bind (df->access_granted). The binds here fail:
  * vfio_df_ioctl_bind_iommufd() checks argsz, flags and iommufd < 0
  * (-EINVAL), iommufd_ctx_from_fd() the file (-EBADF, -EBADFD), and
- * vfio_device_get_kvm() that mvgpu has a VM (-EINVAL).
+ * vfio_device_pin_kvm() that mvgpu has a VM (-EINVAL).
  */
 static const struct dev_case cdev_cases[] = {
 	{ .name = "unbound GET_INFO", .cmd = VFIO_DEVICE_GET_INFO,

@@ -2,18 +2,15 @@
 /*
  * The vfio_device_kvm_ops contract, driven through the test driver
  * (selftests/drivers/vfio_kvm_test.c) on the group and the cdev path:
- * who pins the VM, when, for how long, and what happens when something
- * fails. The driver counts get_kvm/put_kvm calls, names the VMs it
- * holds and logs its pins and unpins in order; a VM's lifetime is read
- * from its /sys/kernel/debug/kvm entry. With the driver's put_delay_ms,
- * the last close's put_kvm() sleeps, and the tests open the device again
- * meanwhile: the next open may pin before the last put runs.
+ * who pins the VM, when, for how long, which VM when the file is in two,
+ * and what happens when something fails. The driver records the VM the
+ * core hands it at open and takes back at close (gets, puts, pinned,
+ * events); the pin itself, a reference on the VM's file, is seen in the
+ * VM's lifetime, read from its /sys/kernel/debug/kvm entry.
  */
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -23,10 +20,6 @@
 #include "libmdevkvm/vfio.h"
 #include "libmdevkvm/vkt.h"
 
-/* How long put_kvm() sleeps in the tests of a pending put. */
-#define PUT_DELAY_MS	500
-/* How long to wait for a put_kvm() to start. */
-#define PUT_START_MS	5000
 /* The events the driver keeps (its VKT_MAX_EVENTS), and cycles past it. */
 #define VKT_EVENTS_KEPT	16
 #define EVENTS_CYCLES	10
@@ -66,14 +59,6 @@ FIXTURE_SETUP(kvm_ops)
 
 FIXTURE_TEARDOWN(kvm_ops)
 {
-	char path[128];
-
-	/* The closes below must not sleep in a put some test delayed. */
-	if (self->uuid[0]) {
-		snprintf(path, sizeof(path), VKT_DEBUGFS "/%s/put_delay_ms",
-			 self->uuid);
-		__sysfs_write(path, "0");
-	}
 	vfio_dev_release(&self->dev);
 	if (self->kv >= 0)
 		close(self->kv);
@@ -223,28 +208,7 @@ TEST_F(kvm_ops, readd_to_second_vm_keeps_the_first)
 	close(vm2);
 }
 
-TEST_F(kvm_ops, get_kvm_failure_fails_open_and_puts_nothing)
-{
-	vkt_create(self->uuid, &self->dev, variant->path, "required");
-	kvm_vfio_file_add(self->kv, self->dev.file);
-	vkt_set(self->uuid, "fail_get_kvm", EIO);
-
-	EXPECT_EQ(-EIO, __vfio_dev_open(&self->dev));
-	EXPECT_EQ(1, vkt_count(self->uuid, "gets"));
-	EXPECT_EQ(0, vkt_count(self->uuid, "puts"));
-	EXPECT_EQ(0, vkt_count(self->uuid, "opens"));
-	EXPECT_EQ(0, sysfs_read_long(VKT_DEBUGFS "/pins"));
-
-	/* Nothing left behind: the device opens, the VM still dies. */
-	vkt_set(self->uuid, "fail_get_kvm", 0);
-	vfio_dev_open(&self->dev);
-	EXPECT_STREQ(self->vm_name, vkt_str(self->uuid, "pinned"));
-	vfio_dev_unplug(&self->dev, self->kv);
-	vm_close_fds(&self->vm, &self->kv);
-	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
-}
-
-TEST_F(kvm_ops, open_failure_after_get_puts_exactly_once)
+TEST_F(kvm_ops, open_failure_unpins_exactly_once)
 {
 	vkt_create(self->uuid, &self->dev, variant->path, "required");
 	kvm_vfio_file_add(self->kv, self->dev.file);
@@ -314,190 +278,193 @@ TEST_F(kvm_ops, modules_stay_while_a_device_holds_the_vm)
 	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The device's last close, in a thread of its own: put_kvm() sleeps. */
-struct last_close {
-	int fd;
-	long ms;	/* how long close() took */
+/* A second VM with a kvm-vfio device, and its KVM debugfs name. */
+struct vm2 {
+	int vm;
+	int kv;
+	char name[32];
 };
 
-static void *last_close(void *data)
+static void vm2_create(struct vm2 *v)
 {
-	struct last_close *c = data;
-	long start = now_ms();
-
-	close(c->fd);
-	c->ms = now_ms() - start;
-	return NULL;
+	v->vm = kvm_vm_create();
+	v->kv = kvm_vfio_create(v->vm);
+	kvm_vm_name(v->vm, v->name, sizeof(v->name));
 }
 
-/* Waits until the device's put_kvm() has been called @n times. */
-static bool vkt_wait_puts(const char *uuid, long n, long timeout_ms)
+static void vm2_close(struct vm2 *v)
 {
-	long deadline = now_ms() + timeout_ms;
-
-	while (vkt_count(uuid, "puts") < n) {
-		if (now_ms() > deadline)
-			return false;
-		usleep(1000);
-	}
-	return true;
+	if (v->kv >= 0)
+		vm_close_fds(&v->vm, &v->kv);
 }
 
 /*
- * The next open may pin before the last put runs. The @type device is
- * open in the fixture's VM A; another thread closes it for the last time
- * while its put_kvm() sleeps PUT_DELAY_MS, and meanwhile the device is
- * opened again, through a file attached to a second VM B or, @same_vm,
- * to A again. The second open's pin comes while the first is still held
- * (pinned names both, events logs both gets), the late put then drops
- * A's and only A's, and A, whose fds are closed by then, goes with it.
- * @self is FIXTURE_DATA(kvm_ops), spelled out for checkpatch.
+ * The VMM closed its VM, whose kvm-vfio device still has the file: the
+ * VM's file is gone, and with it the VM as far as the core is concerned.
  */
-static void reopen_while_last_put_sleeps(struct __test_metadata *_metadata,
-					 struct _test_data_kvm_ops *self,
-					 enum vfio_path path, const char *type,
-					 bool same_vm)
+TEST_F(kvm_ops, required_in_a_closed_vm_fails_with_enoent_and_one_log_line)
 {
-	char b_name[32], p[MDEV_PATH_LEN], want[512];
-	char pinned[512], at_open[512], events[512];
-	struct last_close c;
-	int vm_b = -1, kv_b, old_iommufd = -1;
-	const char *a_name = self->vm_name;
-	bool started, a_alive = false;
-	long start, ms, pins;
-	pthread_t t;
+	char needle[128];
+	int before;
 
-	vkt_create(self->uuid, &self->dev, path, type);
+	vkt_create(self->uuid, &self->dev, variant->path, "required");
+	kvm_vfio_file_add(self->kv, self->dev.file);
+	close(self->vm);
+	self->vm = -1;
+	snprintf(needle, sizeof(needle),
+		 "%s: vfio: the device requires KVM, and the VM its file is in is closed",
+		 self->uuid);
+	before = dmesg_count(needle);
+
+	EXPECT_EQ(-ENOENT, __vfio_dev_open(&self->dev));
+	EXPECT_EQ(before + 1, dmesg_count(needle));
+	EXPECT_EQ(0, vkt_count(self->uuid, "opens"));
+	EXPECT_EQ(0, vkt_pins());
+	/* Nothing pinned: the kvm-vfio device's close ends the VM. */
+	EXPECT_TRUE(kvm_vm_alive(self->vm_name));
+	kvm_vfio_file_del(self->kv, self->dev.file);
+	close(self->kv);
+	self->kv = -1;
+	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
+}
+
+TEST_F(kvm_ops, optional_in_a_closed_vm_opens_without_it)
+{
+	vkt_create(self->uuid, &self->dev, variant->path, "optional");
+	kvm_vfio_file_add(self->kv, self->dev.file);
+	close(self->vm);
+	self->vm = -1;
+
+	vfio_dev_open(&self->dev);
+	EXPECT_STREQ("none", vkt_str(self->uuid, "kvm_at_open"));
+	EXPECT_EQ(0, vkt_count(self->uuid, "gets"));
+	vfio_dev_unplug(&self->dev, self->kv);
+	close(self->kv);
+	self->kv = -1;
+	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
+}
+
+/*
+ * One file in two VMs: each VM's FILE_DEL or release removes its own
+ * association only. Before the series, the single association was
+ * cleared by whichever VM dropped the file, and the device then found no
+ * VM in the VM it was in.
+ */
+TEST_F(kvm_ops, file_in_two_vms_opens_in_the_second_once_the_first_goes)
+{
+	struct vm2 b;
+
+	vkt_create(self->uuid, &self->dev, variant->path, "required");
+	vm2_create(&b);
+	kvm_vfio_file_add(self->kv, self->dev.file);
+	kvm_vfio_file_add(b.kv, self->dev.file);
+	/* The first VM goes: its kvm-vfio device's release drops the file. */
+	vm_close_fds(&self->vm, &self->kv);
+	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
+
+	vfio_dev_open(&self->dev);
+	EXPECT_STREQ(b.name, vkt_str(self->uuid, "pinned"));
+	vfio_dev_unplug(&self->dev, b.kv);
+	vm2_close(&b);
+	EXPECT_FALSE(kvm_vm_alive(b.name));
+}
+
+TEST_F(kvm_ops, file_in_two_vms_opens_in_the_first_once_the_second_dels)
+{
+	struct vm2 b;
+
+	vkt_create(self->uuid, &self->dev, variant->path, "required");
+	vm2_create(&b);
+	kvm_vfio_file_add(self->kv, self->dev.file);
+	kvm_vfio_file_add(b.kv, self->dev.file);
+	/* The newest VM is the one a first open gets ... */
+	vfio_dev_open(&self->dev);
+	EXPECT_STREQ(b.name, vkt_str(self->uuid, "pinned"));
+	if (variant->path == VFIO_PATH_CDEV) {
+		char p[MDEV_PATH_LEN];
+
+		/* The cdev is the device: out of both VMs, closed, anew. */
+		kvm_vfio_file_del(self->kv, self->dev.file);
+		vfio_dev_unplug(&self->dev, b.kv);
+		vfio_dev_release(&self->dev);
+		vfio_dev_file_open(&self->dev, variant->path,
+				   mdev_path(p, self->uuid));
+		kvm_vfio_file_add(self->kv, self->dev.file);
+		kvm_vfio_file_add(b.kv, self->dev.file);
+	} else {
+		vfio_dev_close(&self->dev);
+	}
+	/* ... and once it drops the file, the first one's is there still. */
+	kvm_vfio_file_del(b.kv, self->dev.file);
+	vfio_dev_open(&self->dev);
+	EXPECT_STREQ(self->vm_name, vkt_str(self->uuid, "pinned"));
+	vfio_dev_unplug(&self->dev, self->kv);
+	vm2_close(&b);
+	EXPECT_FALSE(kvm_vm_alive(b.name));
+}
+
+/*
+ * The newest VM the file is in has been closed by its VMM (its kvm-vfio
+ * device still holds the file): the first open gets the older one, which
+ * is still open, rather than failing.
+ */
+TEST_F(kvm_ops, file_in_two_vms_opens_in_the_older_when_the_newer_is_closed)
+{
+	struct vm2 b;
+
+	vkt_create(self->uuid, &self->dev, variant->path, "required");
+	vm2_create(&b);
+	kvm_vfio_file_add(self->kv, self->dev.file);
+	kvm_vfio_file_add(b.kv, self->dev.file);
+	close(b.vm);
+	b.vm = -1;
+
+	vfio_dev_open(&self->dev);
+	EXPECT_STREQ(self->vm_name, vkt_str(self->uuid, "pinned"));
+	if (variant->path == VFIO_PATH_CDEV)
+		kvm_vfio_file_del(b.kv, self->dev.file);
+	vfio_dev_unplug(&self->dev, self->kv);
+	close(b.kv);
+	b.kv = -1;
+	EXPECT_FALSE(kvm_vm_alive(b.name));
+}
+
+/*
+ * QEMU's reset of a confidential VM: a new VM gets the same VFIO fds
+ * while the devices stay open, then the old VM goes. The open device
+ * keeps the old VM until its last close; the next open is in the new VM.
+ */
+TEST_F(kvm_ops, vm_reset_sequence_moves_the_device_at_its_next_open)
+{
+	char p[MDEV_PATH_LEN];
+	struct vm2 b;
+
+	vkt_create(self->uuid, &self->dev, variant->path, "required");
 	kvm_vfio_file_add(self->kv, self->dev.file);
 	vfio_dev_open(&self->dev);
-	ASSERT_STREQ(a_name, vkt_str(self->uuid, "pinned"));
-	if (same_vm) {
-		kv_b = self->kv;
-		snprintf(b_name, sizeof(b_name), "%s", a_name);
-	} else {
-		vm_b = kvm_vm_create();
-		kv_b = kvm_vfio_create(vm_b);
-		kvm_vm_name(vm_b, b_name, sizeof(b_name));
+	vm2_create(&b);
+	kvm_vfio_file_add(b.kv, self->dev.file);
+	vm_close_fds(&self->vm, &self->kv);
+	/* The old VM lives on in the open device, and only there. */
+	EXPECT_TRUE(kvm_vm_alive(self->vm_name));
+	EXPECT_STREQ(self->vm_name, vkt_str(self->uuid, "pinned"));
+
+	/* Its last close ends the old VM before close() returns. */
+	vfio_dev_unplug(&self->dev, b.kv);
+	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
+	if (variant->path == VFIO_PATH_CDEV) {
+		vfio_dev_release(&self->dev);
+		vfio_dev_file_open(&self->dev, variant->path,
+				   mdev_path(p, self->uuid));
+		kvm_vfio_file_add(b.kv, self->dev.file);
 	}
-	vkt_set(self->uuid, "put_delay_ms", PUT_DELAY_MS);
-
-	/* The thread does the last close; the next open needs a B file. */
-	c.fd = self->dev.fd;
-	if (path == VFIO_PATH_GROUP) {
-		self->dev.fd = -1;
-		if (!same_vm) {
-			kvm_vfio_file_del(self->kv, self->dev.file);
-			kvm_vfio_file_add(kv_b, self->dev.file);
-		}
-	} else {
-		/* The cdev is the device fd: out of A, then a fresh cdev. */
-		kvm_vfio_file_del(self->kv, self->dev.file);
-		old_iommufd = self->dev.iommufd;
-		vfio_dev_file_open(&self->dev, path, mdev_path(p, self->uuid));
-		kvm_vfio_file_add(kv_b, self->dev.file);
-	}
-	ASSERT_EQ(0, pthread_create(&t, NULL, last_close, &c));
-
-	/* No ASSERT until the join: the thread uses @c. */
-	started = vkt_wait_puts(self->uuid, 1, PUT_START_MS);
-	start = now_ms();
-	EXPECT_TRUE(started) TH_LOG("put_kvm() did not start");
-	if (started) {
-		vfio_dev_open(&self->dev);
-		snprintf(pinned, sizeof(pinned), "%s",
-			 vkt_str(self->uuid, "pinned"));
-		snprintf(at_open, sizeof(at_open), "%s",
-			 vkt_str(self->uuid, "kvm_at_open"));
-		snprintf(events, sizeof(events), "%s",
-			 vkt_str(self->uuid, "events"));
-		pins = vkt_pins();
-		if (!same_vm) {
-			/* Only the sleeping put holds A now. */
-			vm_close_fds(&self->vm, &self->kv);
-			a_alive = kvm_vm_alive(a_name);
-		}
-		ms = now_ms() - start;
-
-		snprintf(want, sizeof(want), "%s %s", a_name, b_name);
-		EXPECT_STREQ(want, pinned)
-			TH_LOG("read %ld ms into the put's %d ms sleep", ms,
-			       PUT_DELAY_MS);
-		EXPECT_STREQ(b_name, at_open);
-		snprintf(want, sizeof(want), "get %s\nget %s", a_name, b_name);
-		EXPECT_STREQ(want, events);
-		EXPECT_EQ(2, pins);
-		EXPECT_EQ(2, vkt_count(self->uuid, "gets"));
-		if (!same_vm) {
-			EXPECT_TRUE(a_alive)
-				TH_LOG("read %ld ms into the put's %d ms sleep",
-				       ms, PUT_DELAY_MS);
-		}
-	}
-	if (!same_vm && self->vm >= 0)
-		vm_close_fds(&self->vm, &self->kv);
-	pthread_join(t, NULL);
-
-	/* The last close returned once its put had dropped A's pin. */
-	EXPECT_LE(PUT_DELAY_MS, c.ms);
-	EXPECT_EQ(1, vkt_count(self->uuid, "puts"));
-	EXPECT_STREQ(b_name, vkt_str(self->uuid, "pinned"));
-	snprintf(want, sizeof(want), "get %s\nget %s\nput %s", a_name, b_name,
-		 a_name);
-	EXPECT_STREQ(want, vkt_str(self->uuid, "events"));
-	EXPECT_EQ(1, vkt_pins());
-	/* A went with the put; in the same VM, the new pin holds it. */
-	EXPECT_EQ(same_vm, kvm_vm_alive(a_name));
-
-	/* The second pin lasts until its own last close. */
-	vkt_set(self->uuid, "put_delay_ms", 0);
-	vfio_dev_unplug(&self->dev, kv_b);
-	EXPECT_EQ(2, vkt_count(self->uuid, "puts"));
-	EXPECT_STREQ("none", vkt_str(self->uuid, "pinned"));
-	snprintf(want, sizeof(want), "get %s\nget %s\nput %s\nput %s",
-		 a_name, b_name, a_name, b_name);
-	EXPECT_STREQ(want, vkt_str(self->uuid, "events"));
+	vfio_dev_open(&self->dev);
+	EXPECT_STREQ(b.name, vkt_str(self->uuid, "pinned"));
+	EXPECT_STREQ(b.name, vkt_str(self->uuid, "kvm_at_open"));
+	vfio_dev_unplug(&self->dev, b.kv);
+	vm2_close(&b);
+	EXPECT_FALSE(kvm_vm_alive(b.name));
 	EXPECT_EQ(0, vkt_pins());
-	if (old_iommufd >= 0)
-		close(old_iommufd);
-	if (same_vm) {
-		vm_close_fds(&self->vm, &self->kv);
-	} else {
-		close(kv_b);
-		close(vm_b);
-	}
-	EXPECT_FALSE(kvm_vm_alive(b_name));
-}
-
-TEST_F(kvm_ops, required_next_open_pins_other_vm_before_last_put)
-{
-	reopen_while_last_put_sleeps(_metadata, self, variant->path,
-				     "required", false);
-}
-
-TEST_F(kvm_ops, optional_next_open_pins_other_vm_before_last_put)
-{
-	reopen_while_last_put_sleeps(_metadata, self, variant->path,
-				     "optional", false);
-}
-
-TEST_F(kvm_ops, required_next_open_pins_same_vm_again_before_last_put)
-{
-	reopen_while_last_put_sleeps(_metadata, self, variant->path,
-				     "required", true);
-}
-
-TEST_F(kvm_ops, optional_next_open_pins_same_vm_again_before_last_put)
-{
-	reopen_while_last_put_sleeps(_metadata, self, variant->path,
-				     "optional", true);
 }
 
 /* The driver's event log is bounded: the last 16 stay, in order. */
@@ -534,26 +501,20 @@ TEST_F(kvm_ops, events_log_keeps_the_last_16_and_counts_the_rest)
 }
 
 /*
- * The driver's failure knobs take an errno and nothing larger: a value
+ * The driver's failure knob takes an errno and nothing larger: a value
  * past MAX_ERRNO would come back from the open as a pointer IS_ERR()
  * does not see (the kernel then installed it as a file, and oopsed).
  */
-TEST_F(kvm_ops, failure_knobs_refuse_what_is_not_an_errno)
+TEST_F(kvm_ops, failure_knob_refuses_what_is_not_an_errno)
 {
-	static const char *const bad[] = { "4096", "4294967295" };
 	char path[128];
-	int i;
 
 	vkt_create(self->uuid, &self->dev, variant->path, "required");
 	kvm_vfio_file_add(self->kv, self->dev.file);
-	for (i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), VKT_DEBUGFS "/%s/%s", self->uuid,
-			 i ? "fail_open" : "fail_get_kvm");
-		EXPECT_EQ(-EINVAL, __sysfs_write(path, bad[0]));
-		EXPECT_EQ(-EINVAL, __sysfs_write(path, bad[1]));
-		EXPECT_EQ(0, vkt_count(self->uuid, i ? "fail_open" :
-				       "fail_get_kvm"));
-	}
+	snprintf(path, sizeof(path), VKT_DEBUGFS "/%s/fail_open", self->uuid);
+	EXPECT_EQ(-EINVAL, __sysfs_write(path, "4096"));
+	EXPECT_EQ(-EINVAL, __sysfs_write(path, "4294967295"));
+	EXPECT_EQ(0, vkt_count(self->uuid, "fail_open"));
 	vfio_dev_open(&self->dev);
 	EXPECT_STREQ(self->vm_name, vkt_str(self->uuid, "pinned"));
 }

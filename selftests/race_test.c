@@ -180,6 +180,12 @@ static bool open_errno_expected(const struct race *r, int err)
 	if (err == EINVAL && r->s->needs_vm)
 		return true;
 	/*
+	 * ... or while the VM that does is closed: a killed owner's exit
+	 * may close its VM fd before its kvm-vfio device drops the file.
+	 */
+	if (err == ENOENT && r->s->needs_vm && r->sc == OWNER_KILLED)
+		return true;
+	/*
 	 * cdev, where the VM side may hold the last reference to the
 	 * opener's previous file: the VM's owner bound it, or closing the
 	 * VM puts it (kvm-vfio holds a reference to each file it has), and

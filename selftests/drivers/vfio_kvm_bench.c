@@ -7,15 +7,14 @@
  * differ only in their struct vfio_device_kvm_ops:
  *
  *   none       no kvm_ops
- *   optional   KVM's standard pin, optional dependency
- *   required   KVM's standard pin, required dependency
+ *   optional   kvm_ops, optional dependency
+ *   required   kvm_ops, required dependency
  *
- * No open_device(), no counters, nothing between the core and KVM's
- * kvm_vfio_device_get_kvm()/kvm_vfio_device_put_kvm(): the cost of a first
- * open and last close of "required" over that of "none" is the pin alone.
- * The selftests' vfio_kvm_test instruments its pin; this driver must not.
+ * No open_device(), no counters: the cost of a first open and last close
+ * of "required" over that of "none" is the core's pin alone (a reference
+ * on the VM's file). The selftests' vfio_kvm_test records what it is
+ * handed; this driver must not.
  */
-#include <linux/kvm_vfio.h>
 #include <linux/mdev.h>
 #include <linux/module.h>
 #include <linux/vfio.h>
@@ -34,14 +33,11 @@ static struct vkb_parent {
 } vkb;
 
 static const struct vfio_device_kvm_ops vkb_kvm_optional = {
-	.get_kvm = kvm_vfio_device_get_kvm,
-	.put_kvm = kvm_vfio_device_put_kvm,
+	.required = false,
 };
 
 static const struct vfio_device_kvm_ops vkb_kvm_required = {
 	.required = true,
-	.get_kvm = kvm_vfio_device_get_kvm,
-	.put_kvm = kvm_vfio_device_put_kvm,
 };
 
 static struct vkb_type vkb_types[] = {

@@ -11,34 +11,28 @@
  *
  * and exposes, for each device, in /sys/kernel/debug/vfio_kvm_test/<uuid>/:
  *
- *   gets, puts      how often the core called get_kvm() and put_kvm()
- *                   (a put counts as it starts, before put_delay_ms)
+ *   gets, puts      how often the core handed the driver a pinned VM
+ *                   (open_device() with vdev->kvm set) and took it back
+ *                   (close_device() with it, or that open_device()
+ *                   failing)
  *   opens, closes   how often it called open_device() and close_device()
- *   pinned          the VMs pinned now, by their KVM debugfs names
- *                   ("<pid>-<vm fd>"), or "none"; a VM pinned twice is
- *                   named twice. Pins past the first VKT_MAX_PINS (4) at
- *                   once, which only delayed puts allow, are counted
- *                   at the end as "+<n>"
+ *   pinned          the VM the device has now, by its KVM debugfs name
+ *                   ("<pid>-<vm fd>"), or "none"
  *   kvm_at_open     vdev->kvm as open_device() saw it, or "none"
- *   events          the pins taken and dropped, oldest first, a line
- *                   each: "get <vm>" when get_kvm() pinned the VM,
- *                   "put <vm>" when put_kvm() dropped it, e.g.
- *                   "get 123-4\nget 123-7\nput 123-4\n"; a failed
- *                   get_kvm() counts in gets only. It keeps the last
- *                   VKT_MAX_EVENTS (16); when it dropped older ones, a
- *                   first line says "(<n> earlier events dropped)"
- *   fail_get_kvm    write an errno: get_kvm() fails with it (0: off;
+ *   events          the VMs handed over and taken back, oldest first, a
+ *                   line each: "get <vm>" at the open, "put <vm>" at the
+ *                   close, e.g. "get 123-4\nput 123-4\nget 123-7\n". It
+ *                   keeps the last VKT_MAX_EVENTS (16); when it dropped
+ *                   older ones, a first line says "(<n> earlier events
+ *                   dropped)"
+ *   fail_open       write an errno: open_device() fails with it (0: off;
  *                   anything above MAX_ERRNO is refused with -EINVAL)
- *   fail_open       write an errno: open_device() fails with it (0: off)
- *   put_delay_ms    write milliseconds: put_kvm() sleeps that long before
- *                   it drops the pin, so that a test can open the device
- *                   again while the last close's put is pending (0, the
- *                   default: off; at most VKT_MAX_PUT_DELAY_MS, 10 s,
- *                   well below the hung task timeout)
  *
- * and /sys/kernel/debug/vfio_kvm_test/pins, the pins held by all devices.
- * The pin itself is KVM's standard one, so what the tests see is what a
- * real driver gets.
+ * and /sys/kernel/debug/vfio_kvm_test/pins, the VMs held by all devices.
+ * The pin itself is the core's (a reference on the VM's file), taken
+ * before open_device() and dropped after close_device(): what the driver
+ * sees of it is what a real driver gets, and the tests check the pin
+ * itself through the VM's life (its KVM debugfs directory).
  *
  * The debugfs files read only the driver's own state, under its own
  * lock, never the core's objects: a device's files exist before the core
@@ -47,20 +41,15 @@
  * the readers, so they never see the device freed.
  */
 #include <linux/debugfs.h>
-#include <linux/delay.h>
 #include <linux/kvm_host.h>
-#include <linux/kvm_vfio.h>
 #include <linux/mdev.h>
-#include <linux/minmax.h>
 #include <linux/module.h>
 #include <linux/seq_file.h>
 #include <linux/spinlock.h>
 #include <linux/vfio.h>
 
 #define VKT_NAME		"vfio_kvm_test"
-#define VKT_MAX_PINS		4
 #define VKT_MAX_EVENTS		16
-#define VKT_MAX_PUT_DELAY_MS	10000
 #define VKT_VM_NAME_LEN		32
 
 struct vkt_type {
@@ -69,7 +58,7 @@ struct vkt_type {
 };
 
 struct vkt_event {
-	bool get;			/* get_kvm(), or put_kvm() */
+	bool get;			/* handed over, or taken back */
 	char vm[VKT_VM_NAME_LEN];
 };
 
@@ -80,17 +69,13 @@ struct vkt_device {
 	atomic_t puts;
 	atomic_t opens;		/* read by debugfs without dev_set->lock */
 	atomic_t closes;
-	u32 fail_get_kvm;	/* a positive errno, or 0: vkt_errno_set() */
-	u32 fail_open;
-	u32 put_delay_ms;	/* how long put_kvm() sleeps first */
+	u32 fail_open;		/* a positive errno, or 0: vkt_errno_set() */
 	/*
-	 * The driver's own lock for what the debugfs files show: a spinlock,
-	 * since get_kvm() runs under one, and put_kvm() may run after the
-	 * next get_kvm().
+	 * The driver's own lock for what the debugfs files show, which
+	 * read neither the core's objects nor dev_set->lock.
 	 */
 	spinlock_t lock;
-	struct kvm *pins[VKT_MAX_PINS];		/* under @lock */
-	u32 pins_untracked;			/* under @lock */
+	char pinned[VKT_VM_NAME_LEN];		/* under @lock */
 	struct vkt_event events[VKT_MAX_EVENTS];	/* under @lock */
 	unsigned long nr_events;		/* under @lock */
 	char kvm_at_open[VKT_VM_NAME_LEN];	/* under @lock */
@@ -130,85 +115,38 @@ static void vkt_log_event(struct vkt_device *vkd, bool get, const char *vm)
 	strscpy(e->vm, vm, sizeof(e->vm));
 }
 
-/* Called by the core under the opening file's kvm_ref_lock. */
-static int vkt_get_kvm(struct vfio_device *vdev, struct kvm *kvm)
+/* The core handed over the VM it pinned, in open_device(). */
+static void vkt_vm_get(struct vkt_device *vkd, const char *name)
 {
-	struct vkt_device *vkd = to_vkt(vdev);
-	char name[VKT_VM_NAME_LEN];
-	int i, ret;
-	u32 err;
-
 	atomic_inc(&vkd->gets);
-	/* Once: a second read could see 0 and report a pin never taken. */
-	err = READ_ONCE(vkd->fail_get_kvm);
-	if (err)
-		return -err;
-
-	ret = kvm_vfio_device_get_kvm(vdev, kvm);
-	if (ret)
-		return ret;
-
-	vkt_kvm_name(kvm, name, sizeof(name));
 	spin_lock(&vkd->lock);
-	for (i = 0; i < VKT_MAX_PINS && vkd->pins[i]; i++)
-		;
-	/* Every slot taken: puts are pending (put_delay_ms). */
-	if (i < VKT_MAX_PINS)
-		vkd->pins[i] = kvm;
-	else
-		vkd->pins_untracked++;
+	/* The core pins once per first open: two at once would be its bug. */
+	WARN_ON_ONCE(strcmp(vkd->pinned, "none"));
+	strscpy(vkd->pinned, name, sizeof(vkd->pinned));
 	vkt_log_event(vkd, true, name);
 	spin_unlock(&vkd->lock);
 	atomic_inc(&vkt.pins);
-	return 0;
 }
 
-/* Called by the core with no VFIO lock held: may destroy the VM. */
-static void vkt_put_kvm(struct vfio_device *vdev, struct kvm *kvm)
+/* ... and takes it back after close_device() or a failed open_device(). */
+static void vkt_vm_put(struct vkt_device *vkd, const char *name)
 {
-	struct vkt_device *vkd = to_vkt(vdev);
-	char name[VKT_VM_NAME_LEN];
-	unsigned int delay;
-	bool found = false;
-	int i;
-
-	might_sleep();
 	atomic_inc(&vkd->puts);
-	delay = min(READ_ONCE(vkd->put_delay_ms), VKT_MAX_PUT_DELAY_MS);
-	if (delay)
-		msleep(delay);
-
-	/* The VM is still pinned: its name is still there to read. */
-	vkt_kvm_name(kvm, name, sizeof(name));
 	spin_lock(&vkd->lock);
-	for (i = 0; i < VKT_MAX_PINS; i++) {
-		if (vkd->pins[i] == kvm) {
-			vkd->pins[i] = NULL;
-			found = true;
-			break;
-		}
-	}
-	if (!found && vkd->pins_untracked) {
-		vkd->pins_untracked--;
-		found = true;
-	}
+	WARN_ON_ONCE(strcmp(vkd->pinned, name));
+	strscpy(vkd->pinned, "none", sizeof(vkd->pinned));
 	vkt_log_event(vkd, false, name);
 	spin_unlock(&vkd->lock);
-	/* A put of a VM this device never pinned would be a core bug. */
-	WARN_ON_ONCE(!found);
 	atomic_dec(&vkt.pins);
-	kvm_vfio_device_put_kvm(vdev, kvm);
 }
 
+/* No hook: the core pins the VM, the driver only declares the need. */
 static const struct vfio_device_kvm_ops vkt_kvm_optional = {
-	.get_kvm = vkt_get_kvm,
-	.put_kvm = vkt_put_kvm,
+	.required = false,
 };
 
 static const struct vfio_device_kvm_ops vkt_kvm_required = {
 	.required = true,
-	.get_kvm = vkt_get_kvm,
-	.put_kvm = vkt_put_kvm,
 };
 
 static struct vkt_type vkt_types[] = {
@@ -226,20 +164,10 @@ static struct mdev_type *vkt_mdev_types[] = {
 static int vkt_pinned_show(struct seq_file *m, void *unused)
 {
 	struct vkt_device *vkd = m->private;
-	char name[VKT_VM_NAME_LEN];
-	int i, n = 0;
 
 	spin_lock(&vkd->lock);
-	for (i = 0; i < VKT_MAX_PINS; i++) {
-		if (!vkd->pins[i])
-			continue;
-		vkt_kvm_name(vkd->pins[i], name, sizeof(name));
-		seq_printf(m, "%s%s", n++ ? " " : "", name);
-	}
-	if (vkd->pins_untracked)
-		seq_printf(m, "%s+%u", n++ ? " " : "", vkd->pins_untracked);
+	seq_printf(m, "%s\n", vkd->pinned);
 	spin_unlock(&vkd->lock);
-	seq_puts(m, n ? "\n" : "none\n");
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(vkt_pinned);
@@ -276,7 +204,7 @@ static int vkt_events_show(struct seq_file *m, void *unused)
 DEFINE_SHOW_ATTRIBUTE(vkt_events);
 
 /*
- * fail_get_kvm and fail_open: an errno the core can return as one. A
+ * fail_open: an errno the core can return as one. A
  * larger value would come back from open as a pointer that IS_ERR() does
  * not recognise (and be installed as a file): refused.
  */
@@ -305,6 +233,7 @@ static int vkt_init_dev(struct vfio_device *vdev)
 
 	spin_lock_init(&vkd->lock);
 	strscpy(vkd->kvm_at_open, "none", sizeof(vkd->kvm_at_open));
+	strscpy(vkd->pinned, "none", sizeof(vkd->pinned));
 	vdev->kvm_ops = type->kvm_ops;
 
 	d = debugfs_create_dir(dev_name(vdev->dev), vkt.debugfs);
@@ -313,11 +242,8 @@ static int vkt_init_dev(struct vfio_device *vdev)
 	debugfs_create_atomic_t("puts", 0444, d, &vkd->puts);
 	debugfs_create_atomic_t("opens", 0444, d, &vkd->opens);
 	debugfs_create_atomic_t("closes", 0444, d, &vkd->closes);
-	debugfs_create_file("fail_get_kvm", 0644, d, &vkd->fail_get_kvm,
-			    &vkt_errno_fops);
 	debugfs_create_file("fail_open", 0644, d, &vkd->fail_open,
 			    &vkt_errno_fops);
-	debugfs_create_u32("put_delay_ms", 0644, d, &vkd->put_delay_ms);
 	debugfs_create_file("pinned", 0444, d, vkd, &vkt_pinned_fops);
 	debugfs_create_file("kvm_at_open", 0444, d, vkd,
 			    &vkt_kvm_at_open_fops);
@@ -338,6 +264,7 @@ static int vkt_open_device(struct vfio_device *vdev)
 {
 	struct vkt_device *vkd = to_vkt(vdev);
 	char name[VKT_VM_NAME_LEN];
+	int ret;
 
 	lockdep_assert_held(&vdev->dev_set->lock);
 	atomic_inc(&vkd->opens);
@@ -345,13 +272,29 @@ static int vkt_open_device(struct vfio_device *vdev)
 	spin_lock(&vkd->lock);
 	strscpy(vkd->kvm_at_open, name, sizeof(vkd->kvm_at_open));
 	spin_unlock(&vkd->lock);
-	return -READ_ONCE(vkd->fail_open);
+	if (vdev->kvm)
+		vkt_vm_get(vkd, name);
+
+	/* Once: a second read could see 0 and open what was meant to fail. */
+	ret = -READ_ONCE(vkd->fail_open);
+	/* The core drops the pin when the open fails: so does the record. */
+	if (ret && vdev->kvm)
+		vkt_vm_put(vkd, name);
+	return ret;
 }
 
 static void vkt_close_device(struct vfio_device *vdev)
 {
+	struct vkt_device *vkd = to_vkt(vdev);
+	char name[VKT_VM_NAME_LEN];
+
 	lockdep_assert_held(&vdev->dev_set->lock);
-	atomic_inc(&to_vkt(vdev)->closes);
+	atomic_inc(&vkd->closes);
+	/* The VM is still pinned until the core's unpin, after this. */
+	if (vdev->kvm) {
+		vkt_kvm_name(vdev->kvm, name, sizeof(name));
+		vkt_vm_put(vkd, name);
+	}
 }
 
 static const struct vfio_device_ops vkt_dev_ops = {

@@ -13,7 +13,7 @@
 long vkt_count(const char *uuid, const char *what);
 /* A device's text attribute (pinned, kvm_at_open, events); static buffer. */
 const char *vkt_str(const char *uuid, const char *what);
-/* Sets a device's knob: fail_get_kvm, fail_open or put_delay_ms. */
+/* Sets a device's knob: fail_open. */
 void vkt_set(const char *uuid, const char *what, int val);
 /* Pins held by all the test driver's devices. */
 long vkt_pins(void);
