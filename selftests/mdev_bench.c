@@ -44,7 +44,7 @@
  * round, 5000), round_ms= (time per variant and round, which bounds the
  * cycles of slow variants, 100), sizes= (lifecycle, 10/100/1000),
  * lc_rounds= (5), csv= and table= (output files), kernel= (label of the
- * kernel; default "ours" when KVM exports the standard pin, else
+ * kernel; default "ours" when VFIO has vfio_file_link_kvm(), else
  * "upstream"), profile= (a row, e.g. mvgpu/group: trace a few of its
  * cycles with ftrace's function_graph and print the trace), graph= (the
  * functions traced from, a/b/c; default: the cycle's syscalls), depth=
@@ -1407,7 +1407,8 @@ static void trace_variant(void)
 
 /* --- main -------------------------------------------------------------- */
 
-static bool kvm_has_standard_pin(void)
+/* Is the series in this kernel: VFIO's per-VM associations? */
+static bool kernel_has_series(void)
 {
 	char line[256];
 	bool found = false;
@@ -1415,8 +1416,8 @@ static bool kvm_has_standard_pin(void)
 
 	f = fopen("/proc/kallsyms", "re");
 	while (f && !found && fgets(line, sizeof(line), f))
-		found = strstr(line, " kvm_vfio_device_get_kvm\t") ||
-			strstr(line, " kvm_vfio_device_get_kvm\n");
+		found = strstr(line, " vfio_file_link_kvm\t") ||
+			strstr(line, " vfio_file_link_kvm\n");
 	if (f)
 		fclose(f);
 	return found;
@@ -1554,8 +1555,9 @@ int main(int argc, char **argv)
 			cfg.graph[i] = ' ';
 	uname(&uts);
 	__modprobe("kvm_amd");
+	__modprobe("vfio");	/* for kernel_has_series() */
 	snprintf(label, sizeof(label), "%s", cfg.kernel ? cfg.kernel :
-		 kvm_has_standard_pin() ? "ours" : "upstream");
+		 kernel_has_series() ? "ours" : "upstream");
 	printf("# mdev_bench: kernel %s (%s)\n", label, uts.release);
 
 	if (section_on("cycle")) {
