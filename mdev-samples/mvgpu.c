@@ -1041,7 +1041,9 @@ static void mvgpu_close_device(struct vfio_device *vdev)
 	 * Not under mg->lock: unregistering waits for running notifiers,
 	 * which take it. The notifier's VM reference goes here, under
 	 * dev_set->lock, and is never the last: the core drops the device's
-	 * own pin after close_device(), with no VFIO lock held.
+	 * own pin, the VM's file, after close_device(), and the VM's
+	 * release, if that was its last reference, runs later, outside
+	 * every VFIO lock.
 	 */
 	kvm_page_track_unregister_notifier(vdev->kvm, &mg->track_node);
 

@@ -221,7 +221,17 @@ TEST_F(kvm_ops, open_failure_unpins_exactly_once)
 	EXPECT_EQ(0, vkt_count(self->uuid, "closes"));
 	EXPECT_STREQ("none", vkt_str(self->uuid, "pinned"));
 
-	vm_close_fds(&self->vm, &self->kv);
+	/*
+	 * The core's own pin, the VM's file, was dropped once: with the
+	 * kvm-vfio device gone, only the VM fd holds the VM, which a second
+	 * drop would have released already.
+	 */
+	kvm_vfio_file_del(self->kv, self->dev.file);
+	close(self->kv);
+	self->kv = -1;
+	EXPECT_TRUE(kvm_vm_alive(self->vm_name));
+	close(self->vm);
+	self->vm = -1;
 	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
 }
 
@@ -364,8 +374,12 @@ TEST_F(kvm_ops, file_in_two_vms_opens_in_the_second_once_the_first_goes)
 
 	vfio_dev_open(&self->dev);
 	EXPECT_STREQ(b.name, vkt_str(self->uuid, "pinned"));
-	vfio_dev_unplug(&self->dev, b.kv);
+	/* The core holds B: it outlives its own fds until the close. */
+	if (variant->path == VFIO_PATH_CDEV)
+		kvm_vfio_file_del(b.kv, self->dev.file);
 	vm2_close(&b);
+	EXPECT_TRUE(kvm_vm_alive(b.name));
+	vfio_dev_unplug(&self->dev, -1);
 	EXPECT_FALSE(kvm_vm_alive(b.name));
 }
 
@@ -398,9 +412,15 @@ TEST_F(kvm_ops, file_in_two_vms_opens_in_the_first_once_the_second_dels)
 	kvm_vfio_file_del(b.kv, self->dev.file);
 	vfio_dev_open(&self->dev);
 	EXPECT_STREQ(self->vm_name, vkt_str(self->uuid, "pinned"));
-	vfio_dev_unplug(&self->dev, self->kv);
+	/* The core holds the first VM, not B: B goes with its fds. */
 	vm2_close(&b);
 	EXPECT_FALSE(kvm_vm_alive(b.name));
+	if (variant->path == VFIO_PATH_CDEV)
+		kvm_vfio_file_del(self->kv, self->dev.file);
+	vm_close_fds(&self->vm, &self->kv);
+	EXPECT_TRUE(kvm_vm_alive(self->vm_name));
+	vfio_dev_unplug(&self->dev, -1);
+	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
 }
 
 /*
@@ -421,12 +441,18 @@ TEST_F(kvm_ops, file_in_two_vms_opens_in_the_older_when_the_newer_is_closed)
 
 	vfio_dev_open(&self->dev);
 	EXPECT_STREQ(self->vm_name, vkt_str(self->uuid, "pinned"));
+	/* The core holds the older VM, not B: B goes with its fds. */
 	if (variant->path == VFIO_PATH_CDEV)
 		kvm_vfio_file_del(b.kv, self->dev.file);
-	vfio_dev_unplug(&self->dev, self->kv);
 	close(b.kv);
 	b.kv = -1;
 	EXPECT_FALSE(kvm_vm_alive(b.name));
+	if (variant->path == VFIO_PATH_CDEV)
+		kvm_vfio_file_del(self->kv, self->dev.file);
+	vm_close_fds(&self->vm, &self->kv);
+	EXPECT_TRUE(kvm_vm_alive(self->vm_name));
+	vfio_dev_unplug(&self->dev, -1);
+	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
 }
 
 /*

@@ -44,7 +44,7 @@
  * round, 5000), round_ms= (time per variant and round, which bounds the
  * cycles of slow variants, 100), sizes= (lifecycle, 10/100/1000),
  * lc_rounds= (5), csv= and table= (output files), kernel= (label of the
- * kernel; default "ours" when VFIO has vfio_file_link_kvm(), else
+ * kernel; default "ours" when VFIO has vfio_device_pin_kvm(), else
  * "upstream"), profile= (a row, e.g. mvgpu/group: trace a few of its
  * cycles with ftrace's function_graph and print the trace), graph= (the
  * functions traced from, a/b/c; default: the cycle's syscalls), depth=
@@ -1407,7 +1407,7 @@ static void trace_variant(void)
 
 /* --- main -------------------------------------------------------------- */
 
-/* Is the series in this kernel: VFIO's per-VM associations? */
+/* Is the series in this kernel: the core's own pin of the VM's file? */
 static bool kernel_has_series(void)
 {
 	char line[256];
@@ -1416,8 +1416,8 @@ static bool kernel_has_series(void)
 
 	f = fopen("/proc/kallsyms", "re");
 	while (f && !found && fgets(line, sizeof(line), f))
-		found = strstr(line, " vfio_file_link_kvm\t") ||
-			strstr(line, " vfio_file_link_kvm\n");
+		found = strstr(line, " vfio_device_pin_kvm\t") ||
+			strstr(line, " vfio_device_pin_kvm\n");
 	if (f)
 		fclose(f);
 	return found;
