@@ -368,6 +368,8 @@ struct fz {
 	__u64 fingerprint;	/* of the operations and their results */
 	unsigned long ops, refused, loads, lost, stores, tracked_stores;
 	unsigned long kills, moves, dma_writes;
+	/* VM fds closed alone; opens refused for a closed VM (-ENOENT) */
+	unsigned long vm_fds_closed, enoents;
 };
 
 static struct fz *fz_active;	/* for the exit handler */
@@ -1343,21 +1345,41 @@ static void fz_op_vm_create(struct fz *fz, int slot)
 	}
 }
 
+/*
+ * The VMM closes the VM's fd only and keeps its kvm-vfio device, which
+ * still holds the files it was given and the struct kvm: the VM lives
+ * on, but its file is gone (or held only by a device that pins it), and
+ * no first open from now on gets this VM.
+ */
+static void fz_op_vm_fd_close(struct fz *fz, int slot)
+{
+	int rec = fz->slot_vm[slot];
+	struct fz_vm *v = &fz->vm[rec];
+
+	fz_log(fz, "vm%d (%s) close the VM fd only", slot, v->name);
+	fz->vm_fds_closed++;
+	FZ_EXPECT(fz, fz_sys(close(v->fd)), 0);
+	fz_logret(fz, 0);
+	v->fd = -1;
+	fz_vm_update(fz, rec);
+}
+
 /* Closes the VM's kvm-vfio device, then its fd: what the VMM's exit does. */
 static void fz_op_vm_close(struct fz *fz, int slot)
 {
 	int rec = fz->slot_vm[slot], i;
 	struct fz_vm *v = &fz->vm[rec];
 
-	fz_log(fz, "vm%d (%s) close: kvm-vfio, then the VM fd", slot,
-	       v->name);
+	fz_log(fz, "vm%d (%s) close: kvm-vfio, then the VM fd%s", slot,
+	       v->name, v->fd < 0 ? " (closed already)" : "");
 	FZ_EXPECT(fz, fz_sys(close(v->kv)), 0);
 	v->kv = -1;
 	/* kvm_vfio_release(): every file unlinked and put. */
 	for (i = 0; i < FZ_NFILES; i++)
 		fz->f[i].kv &= ~(1u << slot);
 	fz_settle(fz);
-	FZ_EXPECT(fz, fz_sys(close(v->fd)), 0);
+	if (v->fd >= 0)
+		FZ_EXPECT(fz, fz_sys(close(v->fd)), 0);
 	fz_logret(fz, 0);
 	v->fd = -1;
 	v->slot = -1;
@@ -1373,6 +1395,9 @@ static void fz_op_memslot(struct fz *fz, int slot, int op)
 	__u64 base;
 	long want;
 
+	/* Memslots are the VM fd's, which the VMM may have closed. */
+	if (v->fd < 0)
+		return;
 	switch (op) {
 	case 0:		/* delete slot 0 or 1 */
 	case 1:
@@ -1515,18 +1540,31 @@ static void fz_op_guest_write(struct fz *fz, __u32 off, __u32 len)
 
 /*
  * The VM slot whose VM a first open through @f gets: of the VMs whose
- * kvm-vfio devices hold @f, the one it was added to last; -1 if none.
- * Each VM's FILE_DEL or release removes its own association only.
+ * kvm-vfio devices hold @f and whose fd the VMM still has open, the one
+ * it was added to last; -1 if none. Each VM's FILE_DEL or release
+ * removes its own association only.
  */
-static int fz_file_link(const struct fz_file *f)
+static int fz_file_link(struct fz *fz, const struct fz_file *f)
 {
 	int s, best = -1;
 
 	for (s = 0; s < FZ_VM_SLOTS; s++)
-		if ((f->kv & (1u << s)) &&
+		if ((f->kv & (1u << s)) && fz->vm[fz->slot_vm[s]].fd >= 0 &&
 		    (best < 0 || f->added[s] > f->added[best]))
 			best = s;
 	return best;
+}
+
+/*
+ * What the core says to a first open through @f of a device that
+ * requires KVM: -EINVAL if no VM holds @f, -ENOENT if every VM that does
+ * has been closed; 0 otherwise, or for a device that does not require one.
+ */
+static long fz_need_vm_errno(struct fz *fz, const struct fz_file *f)
+{
+	if (!fz->s->needs_vm || fz_file_link(fz, f) >= 0)
+		return 0;
+	return f->kv ? -ENOENT : -EINVAL;
 }
 
 static int fz_target_fd(struct fz *fz, int t)
@@ -1659,7 +1697,7 @@ static void fz_op_group_close(struct fz *fz)
 static void fz_op_gdev_open(struct fz *fz, int i, bool bad_name)
 {
 	bool first = fz->path == FZ_CLOSED;
-	int link = fz_file_link(&fz->f[FG]);
+	int link = fz_file_link(fz, &fz->f[FG]);
 	long want = 0, fd;
 
 	fz->lifecycle = true;
@@ -1670,10 +1708,11 @@ static void fz_op_gdev_open(struct fz *fz, int i, bool bad_name)
 		want = -ENODEV;
 	else if (fz->ctr == FZ_CTR_NONE)
 		want = -EINVAL;		/* no container, or iommufd */
-	else if (first && fz->s->needs_vm && link < 0)
-		want = -EINVAL;
+	else if (first && fz_need_vm_errno(fz, &fz->f[FG]))
+		want = fz_need_vm_errno(fz, &fz->f[FG]);
 	else if (fz->ctr == FZ_CTR_SET)
 		want = -EINVAL;		/* pinned, no IOMMU to use: unpinned */
+	fz->enoents += want == -ENOENT;
 	fd = fz_sys(ioctl(fz->f[FG].fd, VFIO_GROUP_GET_DEVICE_FD,
 			  bad_name ? "00000000-0000-0000-0000-000000000000" :
 				     fz->uuid));
@@ -1725,22 +1764,23 @@ static void fz_op_cdev_bind(struct fz *fz, int i)
 
 	fz->lifecycle = true;
 	fz_log(fz, "BIND_IOMMUFD %s (linked to %s)", fz_file_name[i],
-	       fz_slot_name(fz_file_link(f)));
+	       fz_slot_name(fz_file_link(fz, f)));
 	if (fz->f[FG].live)
 		want = -EBUSY;		/* the group is open */
 	else if (f->granted || fz_open(fz))
 		want = -EINVAL;		/* bound, or open through another */
-	else if (fz->s->needs_vm && fz_file_link(f) < 0)
-		want = -EINVAL;
+	else if (fz_need_vm_errno(fz, f))
+		want = fz_need_vm_errno(fz, f);
 	else
 		want = 0;
+	fz->enoents += want == -ENOENT;
 	FZ_EXPECT(fz, fz_sys(ioctl(f->fd, VFIO_DEVICE_BIND_IOMMUFD, &bind)),
 		  want);
 	fz_logret(fz, want);
 	if (want)
 		return;
 	f->granted = true;
-	fz_dev_open(fz, FZ_CDEV, fz_file_link(f));
+	fz_dev_open(fz, FZ_CDEV, fz_file_link(fz, f));
 	FZ_EXPECT(fz, fz_sys(ioctl(f->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT,
 				   &attach)), 0);
 	fz->cdev_ioas = 0;
@@ -2296,7 +2336,7 @@ static void fz_plug(struct fz *fz, enum fz_path path, bool link)
 			fz_op_cdev_open(fz, i);
 		}
 	}
-	if (fz_file_link(&fz->f[i]) != slot && link) {
+	if (fz_file_link(fz, &fz->f[i]) != slot && link) {
 		if (fz->f[i].kv & (1u << slot))
 			fz_op_file_del(fz, slot, i);
 		fz_op_file_add(fz, slot, i);
@@ -3110,7 +3150,8 @@ static void fz_step_vcpu(struct fz *fz)
 	    fz->vm[fz->pin].slot >= 0 && fz_chance(fz, 80))
 		slot = fz->vm[fz->pin].slot;
 	v = fz_slot_vm(fz, slot);
-	if (!v->slot0 || v->vcpus >= FZ_MAX_VCPUS)
+	/* A vCPU needs the VM fd, which the VMM may have closed. */
+	if (v->fd < 0 || !v->slot0 || v->vcpus >= FZ_MAX_VCPUS)
 		return;
 	for (tries = 0; tries < 8; tries++) {
 		g = fz->mg.tracked & 1 ? 0 : 1;
@@ -3186,7 +3227,10 @@ static void fz_step(struct fz *fz)
 		fz_op_vm_create(fz, fz_free_slot(fz));
 		break;
 	case ST_VM_CLOSE:
-		fz_op_vm_close(fz, slot);
+		if (fz->vm[fz->slot_vm[slot]].fd >= 0 && fz_chance(fz, 30))
+			fz_op_vm_fd_close(fz, slot);
+		else
+			fz_op_vm_close(fz, slot);
 		break;
 	case ST_MEMSLOT:
 		fz_op_memslot(fz, slot, fz_below(fz, 7));
@@ -3613,8 +3657,10 @@ TEST_F_TIMEOUT(fuzz, random_steps_keep_the_model_and_leave_nothing_held,
 	       fz->s->name, fz->loads, fz->lost);
 	printf("%lu vCPU stores, %lu to tracked pages; %lu FMB writes; ",
 	       fz->stores, fz->tracked_stores, fz->dma_writes);
-	printf("%lu memslot moves; %lu owners killed\n", fz->moves,
+	printf("%lu memslot moves; %lu owners killed; ", fz->moves,
 	       fz->kills);
+	printf("%lu VM fds closed alone, %lu opens refused for a closed VM\n",
+	       fz->vm_fds_closed, fz->enoents);
 	fz_print_states(fz);
 
 	fz->ending = true;
