@@ -302,6 +302,20 @@ static void vm2_create(struct vm2 *v)
 	kvm_vm_name(v->vm, v->name, sizeof(v->name));
 }
 
+/*
+ * A @type device whose file is in the fixture's VM, then in a second
+ * one, @b: the newest association is @b's.
+ */
+static void vkt_create_in_two_vms(struct _test_data_kvm_ops *self,
+				  enum vfio_path path, const char *type,
+				  struct vm2 *b)
+{
+	vkt_create(self->uuid, &self->dev, path, type);
+	vm2_create(b);
+	kvm_vfio_file_add(self->kv, self->dev.file);
+	kvm_vfio_file_add(b->kv, self->dev.file);
+}
+
 static void vm2_close(struct vm2 *v)
 {
 	if (v->kv >= 0)
@@ -364,10 +378,7 @@ TEST_F(kvm_ops, file_in_two_vms_opens_in_the_second_once_the_first_goes)
 {
 	struct vm2 b;
 
-	vkt_create(self->uuid, &self->dev, variant->path, "required");
-	vm2_create(&b);
-	kvm_vfio_file_add(self->kv, self->dev.file);
-	kvm_vfio_file_add(b.kv, self->dev.file);
+	vkt_create_in_two_vms(self, variant->path, "required", &b);
 	/* The first VM goes: its kvm-vfio device's release drops the file. */
 	vm_close_fds(&self->vm, &self->kv);
 	EXPECT_FALSE(kvm_vm_alive(self->vm_name));
@@ -387,10 +398,7 @@ TEST_F(kvm_ops, file_in_two_vms_opens_in_the_first_once_the_second_dels)
 {
 	struct vm2 b;
 
-	vkt_create(self->uuid, &self->dev, variant->path, "required");
-	vm2_create(&b);
-	kvm_vfio_file_add(self->kv, self->dev.file);
-	kvm_vfio_file_add(b.kv, self->dev.file);
+	vkt_create_in_two_vms(self, variant->path, "required", &b);
 	/* The newest VM is the one a first open gets ... */
 	vfio_dev_open(&self->dev);
 	EXPECT_STREQ(b.name, vkt_str(self->uuid, "pinned"));
@@ -432,10 +440,7 @@ TEST_F(kvm_ops, file_in_two_vms_opens_in_the_older_when_the_newer_is_closed)
 {
 	struct vm2 b;
 
-	vkt_create(self->uuid, &self->dev, variant->path, "required");
-	vm2_create(&b);
-	kvm_vfio_file_add(self->kv, self->dev.file);
-	kvm_vfio_file_add(b.kv, self->dev.file);
+	vkt_create_in_two_vms(self, variant->path, "required", &b);
 	close(b.vm);
 	b.vm = -1;
 

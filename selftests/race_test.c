@@ -4,7 +4,8 @@
  * changes the VM the device would pin, for the test driver's three kinds
  * of KVM dependency and each sample, on the group and the cdev path:
  *
- *   file_add_del    FILE_ADD/FILE_DEL of the device's file, in a loop
+ *   file_add_del    FILE_ADD/FILE_DEL of the device's file to two VMs,
+ *                   in a loop, in an order that changes every round
  *   vm_recreate     a VM created, given the file, and closed, in a loop
  *   owner_killed    a forked child creates a VM, adds the file, opens the
  *                   device and is killed with SIGKILL at a random moment
@@ -79,6 +80,7 @@ struct race {
 	pthread_mutex_t lock;
 	int cur;		/* the file the VM side adds, or -1 */
 	int kv;			/* the VM's kvm-vfio device, or -1 */
+	int kv2;		/* file_add_del's second VM's, or -1 */
 	int vm;
 	unsigned long added;	/* FILE_ADDs of @cur that worked */
 	bool wait_for_add;	/* cdev: the VM side adds the opener's file */
@@ -153,6 +155,7 @@ FIXTURE_SETUP(race)
 	pthread_mutex_init(&r->lock, NULL);
 	r->cur = variant->path == VFIO_PATH_GROUP ? r->dev.file : -1;
 	r->kv = -1;
+	r->kv2 = -1;
 	r->vm = -1;
 	clock_gettime(CLOCK_MONOTONIC, &r->deadline);
 	r->deadline.tv_sec += race_ms() / 1000;
@@ -247,10 +250,12 @@ static int cdev_cycle(struct race *r)
 	if (!ret && r->ioctls && ioctl(f, VFIO_DEVICE_GET_INFO, &info))
 		ret = -errno;
 
-	/* Unplug: out of the VM (its reference), then the fds. */
+	/* Unplug: out of the VMs (their references), then the fds. */
 	pthread_mutex_lock(&r->lock);
 	if (r->kv >= 0)
 		__kvm_vfio_file_del(r->kv, r->cur);
+	if (r->kv2 >= 0)
+		__kvm_vfio_file_del(r->kv2, r->cur);
 	close(r->cur);
 	r->cur = -1;
 	pthread_mutex_unlock(&r->lock);
@@ -300,22 +305,48 @@ static void *opener(void *data)
 	return NULL;
 }
 
+/*
+ * Two VMs add the opener's file and take it out again, in an order that
+ * changes every round, so that the file has zero, one or two
+ * associations (each VM's own) while the opener's first opens pick one.
+ */
 static void file_add_del(struct race *r)
 {
+	int vm2, kv[2], i, add, del;
+
 	r->vm = kvm_vm_create();
 	r->kv = kvm_vfio_create(r->vm);
+	vm2 = kvm_vm_create();
+	kv[0] = r->kv;
+	kv[1] = kvm_vfio_create(vm2);
+	pthread_mutex_lock(&r->lock);
+	r->kv2 = kv[1];
+	pthread_mutex_unlock(&r->lock);
 	while (!race_over(r) && r->vm_side < RACE_MAX_ITERATIONS) {
-		pthread_mutex_lock(&r->lock);
-		if (r->cur >= 0 && !__kvm_vfio_file_add(r->kv, r->cur))
-			STORE(r->added, r->added + 1);
-		pthread_mutex_unlock(&r->lock);
-		sched_yield();
-		pthread_mutex_lock(&r->lock);
-		if (r->cur >= 0)
-			__kvm_vfio_file_del(r->kv, r->cur);
-		pthread_mutex_unlock(&r->lock);
+		add = r->vm_side & 1;
+		del = (r->vm_side >> 1) & 1;
+		for (i = 0; i < 2; i++) {
+			pthread_mutex_lock(&r->lock);
+			if (r->cur >= 0 &&
+			    !__kvm_vfio_file_add(kv[add ^ i], r->cur))
+				STORE(r->added, r->added + 1);
+			pthread_mutex_unlock(&r->lock);
+			sched_yield();
+		}
+		for (i = 0; i < 2; i++) {
+			pthread_mutex_lock(&r->lock);
+			if (r->cur >= 0)
+				__kvm_vfio_file_del(kv[del ^ i], r->cur);
+			pthread_mutex_unlock(&r->lock);
+			sched_yield();
+		}
 		r->vm_side++;
 	}
+	pthread_mutex_lock(&r->lock);
+	r->kv2 = -1;
+	pthread_mutex_unlock(&r->lock);
+	close(kv[1]);
+	close(vm2);
 }
 
 static void vm_recreate(struct race *r)
