@@ -63,6 +63,7 @@ FIXTURE_SETUP(fault)
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 	struct fault *f = &self->f;
 
+	FAULT_REQUIRE();
 	f->s = variant->s;
 	f->path = variant->path;
 	subject_modprobe(variant->s);
@@ -272,6 +273,7 @@ FIXTURE(mdev_sweep) {
 
 FIXTURE_SETUP(mdev_sweep)
 {
+	FAULT_REQUIRE();
 }
 
 FIXTURE_TEARDOWN(mdev_sweep)

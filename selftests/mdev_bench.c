@@ -1554,7 +1554,7 @@ int main(int argc, char **argv)
 		if (cfg.graph[i] == '/')
 			cfg.graph[i] = ' ';
 	uname(&uts);
-	__modprobe("kvm_amd");
+	kvm_load();
 	__modprobe("vfio");	/* for kernel_has_series() */
 	snprintf(label, sizeof(label), "%s", cfg.kernel ? cfg.kernel :
 		 kernel_has_series() ? "ours" : "upstream");

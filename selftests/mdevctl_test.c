@@ -7,7 +7,13 @@
  * undefined; and start failures, which must report the driver's error
  * and leave no device behind. The zdev-like sample has an attribute
  * (uid) the admin sets this way; the guest reads it in BAR0.
+ *
+ * On a real host /etc/mdevctl.d is the admin's: each test leaves it, and
+ * the mdev bus, as it found them, and checks that it did, in a teardown
+ * that runs in the parent, so that a test that fails midway (whose
+ * process exits) is cleaned up too.
  */
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,9 +29,99 @@
 
 #define MZDEV_REG_UID	0x20	/* mdev-samples/mzdev.c */
 
+/* What a test must leave as it found it. */
+struct admin_state {
+	bool had_defs;		/* /etc/mdevctl.d existed */
+	bool had_parent;	/* and the sample's directory in it */
+	bool cut;		/* a list did not fit */
+	char defs[32768];	/* every entry under /etc/mdevctl.d */
+	char bus[32768];	/* every device on the mdev bus */
+};
+
+/*
+ * The names in @dir, and @depth levels below it, one per line; false if
+ * they did not fit.
+ */
+static bool list_tree(const char *dir, int depth, char *buf, size_t size)
+{
+	bool fit = true;
+	struct dirent *e;
+	char sub[512];
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return true;
+	while ((e = readdir(d))) {
+		size_t used = strlen(buf);
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
+		if (snprintf(buf + used, size - used, "%s\n", sub) >=
+		    (int)(size - used))
+			fit = false;
+		if (depth > 0 && !list_tree(sub, depth - 1, buf, size))
+			fit = false;
+	}
+	closedir(d);
+	return fit;
+}
+
+static void defs_dir(char *buf, size_t size, const char *parent)
+{
+	const char *root = host_root();
+
+	snprintf(buf, size, "%s/etc/mdevctl.d%s%s",
+		 strcmp(root, "/") ? root : "", parent ? "/" : "",
+		 parent ? parent : "");
+}
+
+static void admin_state_read(struct admin_state *st, const char *parent)
+{
+	char dir[256];
+
+	memset(st, 0, sizeof(*st));
+	defs_dir(dir, sizeof(dir), NULL);
+	st->had_defs = access(dir, F_OK) == 0;
+	st->cut = !list_tree(dir, 1, st->defs, sizeof(st->defs));
+	defs_dir(dir, sizeof(dir), parent);
+	st->had_parent = access(dir, F_OK) == 0;
+	if (!list_tree("/sys/bus/mdev/devices", 0, st->bus, sizeof(st->bus)))
+		st->cut = true;
+}
+
+/*
+ * After a test has stopped and undefined its device: the directories
+ * mdevctl made for it go (rmdir: only if nothing else is in them), and
+ * the admin's state must be what @before recorded.
+ */
+static void admin_state_restore(struct __test_metadata *_metadata,
+				const struct admin_state *before,
+				const char *parent)
+{
+	static struct admin_state now;
+	char dir[256];
+
+	if (!before->had_parent) {
+		defs_dir(dir, sizeof(dir), parent);
+		rmdir(dir);
+	}
+	if (!before->had_defs) {
+		defs_dir(dir, sizeof(dir), NULL);
+		rmdir(dir);
+	}
+	admin_state_read(&now, parent);
+	/* A list that was cut could hide what the test left. */
+	EXPECT_FALSE(before->cut || now.cut);
+	EXPECT_STREQ(before->defs, now.defs);
+	EXPECT_STREQ(before->bus, now.bus);
+}
+
 FIXTURE(mdevctl) {
 	char uuid[MDEV_UUID_LEN];
 	char out[8192];
+	struct admin_state before;
 };
 
 FIXTURE_VARIANT(mdevctl) {
@@ -54,20 +150,31 @@ FIXTURE_VARIANT_ADD(mdevctl, mcounter) {
 
 FIXTURE_SETUP(mdevctl)
 {
-	if (!host_root_present())
-		SKIP(return, "the host root is not mounted at /host");
+	HOST_REQUIRE("mdevctl");
 	subject_modprobe(variant->s);
 	mdev_uuid_random(self->uuid);
+	admin_state_read(&self->before, variant->s->parent);
 }
 
-FIXTURE_TEARDOWN(mdevctl)
+/* Whatever a test left: the device, then its definition. */
+static void admin_cleanup(struct __test_metadata *_metadata, const char *uuid,
+			  const struct admin_state *before, const char *parent)
 {
-	char cmd[160];
+	char cmd[160], out[4096];
 
-	/* Whatever the test left: the device, then its definition. */
 	snprintf(cmd, sizeof(cmd), "mdevctl stop -u %s; mdevctl undefine -u %s",
-		 self->uuid, self->uuid);
-	host_run(cmd, self->out, sizeof(self->out));
+		 uuid, uuid);
+	host_run(cmd, out, sizeof(out));
+	admin_state_restore(_metadata, before, parent);
+}
+
+/*
+ * In the parent: the library's helpers exit() on a failure, which a
+ * teardown in the test's own process would not outlive.
+ */
+FIXTURE_TEARDOWN_PARENT(mdevctl)
+{
+	admin_cleanup(_metadata, self->uuid, &self->before, variant->s->parent);
 }
 
 /* mdevctl with printf-style arguments; returns its exit status. */
@@ -162,18 +269,34 @@ TEST_F(mdevctl, start_with_an_unknown_attribute_fails_cleanly)
 	EXPECT_EQ(avail, mdev_available(s->parent, s->type));
 }
 
-/* The zdev-like sample's uid: set by mdevctl, seen by the guest. */
-TEST(mzdev_uid_from_mdevctl_reaches_the_guest)
+/* The zdev-like sample, whose uid attribute the admin sets. */
+FIXTURE(mzdev_admin) {
+	char uuid[MDEV_UUID_LEN];
+	struct admin_state before;
+};
+
+FIXTURE_SETUP(mzdev_admin)
 {
-	char uuid[MDEV_UUID_LEN], out[8192], path[MDEV_PATH_LEN + 8];
+	HOST_REQUIRE("mdevctl");
+	subject_modprobe(&mk_mzdev);
+	mdev_uuid_random(self->uuid);
+	admin_state_read(&self->before, "mzdev");
+}
+
+FIXTURE_TEARDOWN_PARENT(mzdev_admin)
+{
+	admin_cleanup(_metadata, self->uuid, &self->before, "mzdev");
+}
+
+/* The zdev-like sample's uid: set by mdevctl, seen by the guest. */
+TEST_F(mzdev_admin, uid_from_mdevctl_reaches_the_guest)
+{
+	char out[8192], path[MDEV_PATH_LEN + 8];
+	const char *uuid = self->uuid;
 	char uid[32];
 	struct vfio_dev d;
 	int vm, kv;
 
-	if (!host_root_present())
-		SKIP(return, "the host root is not mounted at /host");
-	subject_modprobe(&mk_mzdev);
-	mdev_uuid_random(uuid);
 	ASSERT_EQ(0, mdevctl_run(out, sizeof(out),
 				 "define -u %s -p mzdev -t mzdev-c4", uuid));
 	ASSERT_EQ(0, mdevctl_run(out, sizeof(out),

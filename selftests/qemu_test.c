@@ -9,8 +9,8 @@
  *     gvt-like one has INTx, and takes the unmask eventfd QEMU gives it
  *     for KVM's resampler); while QEMU runs, the gvt-like
  *     sample names QEMU's VM in its "vm" attribute and the zdev-like one
- *     is registered with it, and neither the sample's module nor kvm_amd
- *     can be unloaded; after "quit", or after SIGKILL, the VM is
+ *     is registered with it, and the sample's module cannot be
+ *     unloaded; after "quit", or after SIGKILL, the VM is
  *     destroyed and nothing of it is left in the samples;
  *   - under -accel tcg (no VM) the gvt-like sample is refused with the
  *     core's EINVAL, which surfaces in QEMU's message, and the core logs
@@ -113,8 +113,7 @@ FIXTURE_SETUP(qemu)
 	v->pci_id = variant->pci_id;
 	v->iommufd = variant->iommufd;
 	v->q = (struct qemu){ .pid = -1, .in = -1, .out = -1 };
-	if (!host_root_present())
-		SKIP(return, "the host root is not mounted at /host");
+	HOST_REQUIRE("qemu-system-x86_64");
 	subject_modprobe(v->s);
 	mdev_create(v->s->parent, v->s->type, v->uuid);
 	mdev_path(v->sysfs, v->uuid);
@@ -182,7 +181,7 @@ static void start_under_kvm(struct __test_metadata *_metadata, struct vmm *v)
 	else
 		snprintf(want, sizeof(want), "none");
 	EXPECT_STREQ(want, got);
-	/* The open device holds its driver (kvm_amd: QEMU's fds do too). */
+	/* The open device holds its driver (KVM: QEMU's fds hold it too). */
 	EXPECT_EQ(-EWOULDBLOCK, __rmmod(v->s->parent));
 }
 

@@ -14,6 +14,12 @@
 
 #define FAILSLAB "/sys/kernel/debug/failslab/"
 
+bool fault_available(void)
+{
+	return access("/proc/self/fail-nth", F_OK) == 0 &&
+	       access(FAILSLAB "ignore-gfp-wait", W_OK) == 0;
+}
+
 int __fault_open(void)
 {
 	int fd, ret;

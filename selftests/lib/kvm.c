@@ -12,11 +12,51 @@
 
 #include "libmdevkvm/assert.h"
 #include "libmdevkvm/kvm.h"
+#include "libmdevkvm/sysfs.h"
+
+const char *kvm_vendor_module(void)
+{
+	if (module_refcnt("kvm_amd") >= 0)
+		return "kvm_amd";
+	if (module_refcnt("kvm_intel") >= 0)
+		return "kvm_intel";
+	return NULL;
+}
+
+int kvm_load(void)
+{
+	char line[4096];
+	const char *m = NULL;
+	FILE *f;
+
+	if (access("/dev/kvm", F_OK) == 0)
+		return 0;
+	f = fopen("/proc/cpuinfo", "r");
+	if (!f)
+		return -errno;
+	while (!m && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5))
+			continue;
+		if (strstr(line, " svm"))
+			m = "kvm_amd";
+		else if (strstr(line, " vmx"))
+			m = "kvm_intel";
+		else
+			break;
+	}
+	fclose(f);
+	if (!m)
+		return -ENODEV;
+	return __modprobe(m);
+}
 
 int __kvm_vm_create(int *vm_fd)
 {
 	int kvm, vm, ret = 0;
 
+	/* On a host that has not loaded KVM yet, its CPU's module. */
+	if (access("/dev/kvm", F_OK))
+		kvm_load();
 	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0)
 		return -errno;

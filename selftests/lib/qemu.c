@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "libmdevkvm/host.h"
 #include "libmdevkvm/qemu.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -79,8 +80,8 @@ int qemu_start_guest(struct qemu *q, const char *accel, const char *sysfsdev,
 		dup2(in[0], 0);
 		dup2(out[1], 1);
 		dup2(out[1], 2);
-		/* The host's root, with the guest's /dev, /proc and /sys. */
-		if (chroot("/host") || chdir("/"))
+		/* In our guest, the host's root with the guest's /dev. */
+		if (host_enter())
 			_exit(126);
 		execvp(argv[0], argv);
 		_exit(127);

@@ -93,6 +93,15 @@ void modprobe(const char *name)
 	MK_ASSERT_OK(__modprobe(name));
 }
 
+long module_refcnt(const char *name)
+{
+	char path[128];
+	long n;
+
+	snprintf(path, sizeof(path), "/sys/module/%s/refcnt", name);
+	return __sysfs_read_long(path, &n) ? -1 : n;
+}
+
 int __rmmod(const char *name)
 {
 	return syscall(__NR_delete_module, name, O_NONBLOCK) ? -errno : 0;

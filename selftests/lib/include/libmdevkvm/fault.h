@@ -9,6 +9,25 @@
 
 #include <stdbool.h>
 
+#include "libmdevkvm/host.h"
+
+/* Has this kernel fail-nth and failslab's debugfs knobs? */
+bool fault_available(void);
+
+/*
+ * A test that injects faults: without FAILSLAB a skip that says so, but a
+ * failure in our guest, whose test kernel always has it (config.debug).
+ */
+#define FAULT_REQUIRE() do {						\
+	if (!fault_available()) {					\
+		ASSERT_FALSE(host_in_our_guest())			\
+			TH_LOG("our kernel has no FAILSLAB");		\
+		SKIP(return, "no fail-nth or failslab: the kernel needs " \
+		     "CONFIG_FAULT_INJECTION, CONFIG_FAILSLAB and "	\
+		     "CONFIG_FAULT_INJECTION_DEBUG_FS");		\
+	}								\
+} while (0)
+
 /*
  * Opens this thread's fail-nth file and lets failslab fail sleeping
  * allocations too, quietly (no stack dump per fault). Returns the fd, or

@@ -12,6 +12,15 @@
 #include <linux/types.h>
 #include <linux/kvm.h>
 
+/*
+ * The vendor module KVM runs on, "kvm_amd" or "kvm_intel", when it is
+ * loaded as a module that can be unloaded; NULL when it is built in (or
+ * the kernel has no MODULE_UNLOAD). kvm.ko may still be built in.
+ */
+const char *kvm_vendor_module(void);
+/* Loads this CPU's vendor module (SVM or VMX) unless /dev/kvm exists. */
+int kvm_load(void);
+
 int __kvm_vm_create(int *vm_fd);
 int kvm_vm_create(void);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The host's QEMU, run in the guest (chroot /host, see host.h) with a
+ * The host's QEMU (in our guest from /host, see host.h) with a
  * VFIO device, driven through its human monitor on stdin/stdout: the way
  * a VMM opens our devices.
  */

@@ -19,6 +19,11 @@ long sysfs_read_long(const char *path);
 /* Loads a module and what it depends on (modprobe); 0 if it is loaded. */
 int __modprobe(const char *name);
 void modprobe(const char *name);
+/*
+ * A loaded module's reference count; -1 when it has none to read (built
+ * in, not loaded, or a kernel without MODULE_UNLOAD).
+ */
+long module_refcnt(const char *name);
 /* Unloads a module without waiting (delete_module, O_NONBLOCK). */
 int __rmmod(const char *name);
 
