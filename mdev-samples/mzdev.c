@@ -66,7 +66,10 @@
  */
 #include <linux/debugfs.h>
 #include <linux/eventfd.h>
+/* struct kvm, for the VM's name; only where the architecture has KVM */
+#if IS_ENABLED(CONFIG_KVM)
 #include <linux/kvm_host.h>
+#endif
 #include <linux/slab.h>
 #include <linux/mdev.h>
 #include <linux/module.h>
@@ -694,14 +697,17 @@ static const struct vfio_device_ops mzdev_dev_ops = {
 
 /* --- mdev driver ------------------------------------------------------ */
 
+/* Each registered function: its VM's KVM debugfs name, and itself. */
 static int mzdev_vms_show(struct seq_file *m, void *unused)
 {
-	struct mzdev *mz;
+	struct mzdev *mz __maybe_unused;
 
 	guard(mutex)(&mzdev_vms_lock);
+#if IS_ENABLED(CONFIG_KVM)
 	list_for_each_entry(mz, &mzdev_vms, vm_node)
 		seq_printf(m, "%pd %s\n", mz->vdev.kvm->debugfs_dentry,
 			   dev_name(mz->vdev.dev));
+#endif
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(mzdev_vms);

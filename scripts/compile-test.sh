@@ -76,18 +76,34 @@ compile_config() {
 	done
 }
 
-compile_tree() {
-	local src=$1 tag=$2 m
+# The series' samples (its last patch), built in (KVM=y) and as modules.
+X86_SAMPLE_SYMS="SAMPLES=y SAMPLE_VFIO_MDEV_MVGPU=@ SAMPLE_VFIO_MDEV_MZDEV=@ SAMPLE_VFIO_MDEV_MCOUNTER=@ KVM_EXTERNAL_WRITE_TRACKING=y"
+X86_SAMPLE_OBJS="samples/vfio-mdev/mvgpu.o samples/vfio-mdev/mzdev.o samples/vfio-mdev/mcounter.o"
+# On s390 the two that do not need x86's page tracking.
+S390_SAMPLE_SYMS="SAMPLES=y SAMPLE_VFIO_MDEV_MZDEV=@ SAMPLE_VFIO_MDEV_MCOUNTER=@"
+S390_SAMPLE_OBJS="samples/vfio-mdev/mzdev.o samples/vfio-mdev/mcounter.o"
 
+compile_tree() {
+	local src=$1 tag=$2 m syms=$X86_SYMS targets=$X86_TARGETS objs=$X86_OBJS
+	local what=kvmgt s390_syms=$S390_SYMS s390_targets=$S390_TARGETS
+	local s390_objs=$S390_OBJS s390_what="vfio_ap, zdev"
+
+	# Each patch of series-build on its own: the samples come last.
+	if [ "$tag" = head ]; then
+		syms+=" $X86_SAMPLE_SYMS" targets+=" samples/vfio-mdev/"
+		objs+=" $X86_SAMPLE_OBJS" what="kvmgt, the samples"
+		s390_syms+=" $S390_SAMPLE_SYMS" s390_targets+=" samples/vfio-mdev/"
+		s390_objs+=" $S390_SAMPLE_OBJS" s390_what+=", mzdev, mcounter"
+	fi
 	for m in $KVM_MODES; do
-		info "$tag: x86, KVM=$m: kvmgt, VFIO, KVM"
+		info "$tag: x86, KVM=$m: $what, VFIO, KVM"
 		compile_config "$src" "$CACHE/obj/compile-$tag-x86-kvm$m" \
-			x86_64 "" x86_64_defconfig "${X86_SYMS//@/$m}" \
-			"$X86_TARGETS" "$X86_OBJS"
-		info "$tag: s390, KVM=$m: vfio_ap, zdev, VFIO, KVM"
+			x86_64 "" x86_64_defconfig "${syms//@/$m}" \
+			"$targets" "$objs"
+		info "$tag: s390, KVM=$m: $s390_what, VFIO, KVM"
 		compile_config "$src" "$CACHE/obj/compile-$tag-s390-kvm$m" \
-			s390 s390x-linux-gnu- defconfig "${S390_SYMS//@/$m}" \
-			"$S390_TARGETS" "$S390_OBJS"
+			s390 s390x-linux-gnu- defconfig "${s390_syms//@/$m}" \
+			"$s390_targets" "$s390_objs"
 	done
 }
 
@@ -108,7 +124,7 @@ for c in $commits; do
 	stage "series-build: patch $n: $(git -C "$KSRC" log -1 --format=%s "$c")"
 	git -C "$WT" checkout -q --detach "$c"
 	compile_tree "$WT" series
-	info "test kernel: VFIO and KVM modules"
+	info "test kernel: VFIO and KVM modules, samples/vfio-mdev"
 	FLAVOR=debug
 	obj=$CACHE/obj/compile-series-debug
 	mkdir -p "$obj"
@@ -116,7 +132,7 @@ for c in $commits; do
 	make -s -C "$WT" O="$obj" ARCH=x86_64 -j"$JOBS" KCFLAGS=-Werror \
 		olddefconfig >/dev/null
 	make -s -C "$WT" O="$obj" ARCH=x86_64 -j"$JOBS" KCFLAGS=-Werror \
-		drivers/vfio/ arch/x86/kvm/ >"$obj.log" 2>&1 ||
+		drivers/vfio/ arch/x86/kvm/ samples/vfio-mdev/ >"$obj.log" 2>&1 ||
 		{ tail -n 30 "$obj.log" >&2; die "patch $n does not build ($obj.log)"; }
 done
 info "every patch of the series builds on its own"

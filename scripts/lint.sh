@@ -29,9 +29,25 @@ check() {
 
 stage "checkpatch --strict: series"
 series_check
+"$TOP/scripts/intree.sh" check || bad=1
+# Does MAINTAINERS already list the directory of every file @1 creates?
+# Then checkpatch's "does MAINTAINERS need updating?" is answered: no.
+maintained() {
+	local f created
+
+	created=$(sed -n 's/^ create mode [0-9]* //p' "$1")
+	[ -n "$created" ] || return 1
+	for f in $created; do
+		grep -qE "^F:[[:space:]]+$(dirname "$f")/\$" "$KSRC/MAINTAINERS" ||
+			return 1
+	done
+}
+
 for p in $(series_files); do
+	extra=()
+	maintained "$p" && extra=(--ignore FILE_PATH_CHANGES)
 	# From the tree, so checkpatch can look at the files the patch touches.
-	(cd "$KSRC" && check "${p#"$TOP"/}" "$p") || bad=1
+	(cd "$KSRC" && check "${p#"$TOP"/}" "${extra[@]}" "$p") || bad=1
 done
 
 stage "kernel-doc: no new warning in the files the series touches"
@@ -53,8 +69,11 @@ done
 stage "checkpatch --strict: samples and selftests"
 # The kselftest harness declares tests and variants at file scope, so a
 # macro that adds variants can be neither a do-while nor an expression:
-# the selftests (only) may have such macros.
+# the selftests (only) may have such macros; and a macro that skips the
+# test it is used in (SKIP(return, ...), as HOST_REQUIRE() does) must
+# return from it.
 HARNESS_MACROS=MULTISTATEMENT_MACRO_USE_DO_WHILE,COMPLEX_MACRO,MACRO_ARG_REUSE
+HARNESS_MACROS+=,MACRO_WITH_FLOW_CONTROL
 while read -r f; do
 	case $f in
 	"$TOP"/selftests/*) extra=(--ignore "$HARNESS_MACROS") ;;

@@ -16,6 +16,8 @@ set_kernel_paths
 [ -d "$KSRC/.git" ] || die "no kernel tree yet (make kernel)"
 [ -z "$(git -C "$KSRC" status --porcelain --untracked-files=no)" ] ||
 	die "$KSRC has uncommitted changes: commit them first"
+# The series' last commit: the samples, made from mdev-samples/ now.
+"$TOP/scripts/intree.sh" generate
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
