@@ -51,11 +51,19 @@ selftests: kernel
 ##             tests and the fuzzer; a data race in our code fails)
 ifeq ($(KCSAN),1)
 check: deps
-	@scripts/kcsan.sh
+	@scripts/flavor.sh kcsan
 else
 check: samples selftests
 	@selftests/vmtest.sh check
 endif
+
+## check-builtin  the suite on a kernel with KVM and KVM_AMD built in (not
+##             part of check): what needs KVM's modules skips, and the
+##             verdict lists each skip with its reason (build/builtin/)
+check-builtin: deps
+	@scripts/flavor.sh builtin
+
+.PHONY: check-builtin
 
 ## stress      make check with a longer soak: STRESS=<s> seconds per race
 ##             scenario (default 30; make check runs 1.5 s)
