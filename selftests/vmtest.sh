@@ -302,7 +302,25 @@ verdict() {
 	# Each skip with its reason (CI=true fails them; check-builtin lists them).
 	if [ "$skipped" -gt 0 ]; then
 		echo "  skipped:"
-		tr -d '\r' <"$TAP" | sed -n 's/^  ok [0-9]* \(.*\) # SKIP */    \1: /p'
+		tr -d '\r' <"$TAP" | sed -n 's/^  ok [0-9]* *\(.*\) # SKIP */    \1: /p'
+	fi
+	# make check-builtin: SKIPS_OK (a regex of test names) must skip,
+	# every one of them, and nothing else may.
+	if [ -n "${SKIPS_OK:-}" ]; then
+		local unexpected missing
+		unexpected=$(tr -d '\r' <"$TAP" |
+			sed -n 's/^  ok [0-9]* *\(.*\) # SKIP.*/\1/p' |
+			grep -cvE "^($SKIPS_OK)\$" || true)
+		missing=$(tr -d '\r' <"$TAP" | grep -E '^  (not )?ok [0-9]+ ' |
+			grep -v '# SKIP' | sed 's/^  \(not \)\{0,1\}ok [0-9]* *//' |
+			grep -cE "^($SKIPS_OK)\$" || true)
+		[ "$unexpected" -gt 0 ] &&
+			why+=("$unexpected test(s) skipped that SKIPS_OK does not expect")
+		[ "$missing" -gt 0 ] &&
+			why+=("$missing test(s) in SKIPS_OK did not skip")
+		skipped=$((skipped - $(tr -d '\r' <"$TAP" |
+			sed -n 's/^  ok [0-9]* *\(.*\) # SKIP.*/\1/p' |
+			grep -cE "^($SKIPS_OK)\$" || true)))
 	fi
 	[ "$failed" -gt 0 ] && why+=("$failed test(s) failed")
 	[ "$bad" -gt "$failed" ] && why+=("a test program failed outside its tests")

@@ -18,6 +18,13 @@
  * the kernel has no MODULE_UNLOAD). kvm.ko may still be built in.
  */
 const char *kvm_vendor_module(void);
+/*
+ * Did the vendor module lose exactly one reference since @held? In our
+ * guest, where the test is KVM's only user, that is asserted by the
+ * caller; on another host a VM starting or stopping meanwhile moves the
+ * count too, so a different count is only logged there.
+ */
+bool kvm_vendor_refs_dropped_one(const char *vendor, long held);
 /* Loads this CPU's vendor module (SVM or VMX) unless /dev/kvm exists. */
 int kvm_load(void);
 
