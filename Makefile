@@ -40,10 +40,11 @@ patches: deps
 samples: kernel
 	@scripts/samples.sh "$(KDIR)"
 
-## selftests   build the selftests (static) and the suite's modules
+## selftests   build the kselftest target selftests/ and install it as a
+##             fleet would (build/ksft/kselftest: run_kselftest.sh, vfio/)
 selftests: kernel
-	@source scripts/common.sh && stage "building the selftests"
-	@$(MAKE) -s -C selftests KDIR="$(KDIR)" OUT="$(TOP)/build/selftests"
+	@source scripts/common.sh && stage "building the selftests (kselftest install)"
+	@scripts/ksft.sh "$(KDIR)" "$(TOP)/selftests" "$(TOP)/build/ksft"
 
 ## check       everything, then the suite in a QEMU guest: one verdict
 ##             (T=<test> runs one test; SELFCHECK=fail|warn|... must fail;
@@ -63,7 +64,14 @@ endif
 check-builtin: deps
 	@scripts/flavor.sh builtin
 
-.PHONY: check-builtin
+## check-intree  the series as a reviewer takes it (not part of check):
+##             git am on the pristine linux-source-6.12 in a tree of its
+##             own, the in-tree samples and tools/testing/selftests/vfio
+##             built there, the suite booted from them (build/intree/)
+check-intree: deps
+	@scripts/flavor.sh intree
+
+.PHONY: check-builtin check-intree
 
 ## stress      make check with a longer soak: STRESS=<s> seconds per race
 ##             scenario (default 30; make check runs 1.5 s)
@@ -125,8 +133,9 @@ series-build: kernel
 
 ## clean       remove what this clone built (the kernel cache stays)
 clean:
-	-@$(MAKE) -s -C selftests KDIR="$(KDIR)" clean 2>/dev/null
-	-@[ -d "$(KDIR)" ] && $(MAKE) -s -C "$(KDIR)" M=$(TOP)/mdev-samples clean
+	-@[ -d "$(KDIR)" ] && for d in mdev-samples selftests/drivers \
+		selftests/selfcheck; do \
+		$(MAKE) -s -C "$(KDIR)" M=$(TOP)/$$d clean; done
 	rm -rf build
 
 ## distclean   clean, and drop the kernel cache (/var/cache/mdev-kvm)

@@ -35,7 +35,8 @@ with open(os.path.join(KSRC, 'include/linux/vfio.h'), encoding='utf-8') as f:
 # The kernel's extensions: kernel-doc, kernel-include (a literal include
 # from outside this directory) and automarkup (function() and struct foo
 # become links when they are documented here).
-# The tree is shared (see README.md, "Caches"): leave no __pycache__ in it.
+# The tree is shared (see development.rst, "Caches"): leave no __pycache__
+# in it.
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(KSRC, 'Documentation', 'sphinx'))
 
@@ -189,26 +190,35 @@ def selftest_role(name, rawtext, text, lineno, inliner, options=None,
     return [nodes.literal(rawtext, test)], []
 
 
-# .. selftest-programs:: TEST_PROGS
+# .. selftest-programs:: TEST_GEN_PROGS
+# .. selftest-programs:: fail_test
 #
-# For each program the selftests' Makefile lists in that variable, in its
-# order, the program's name and the comment at the top of its source.
+# For each program the selftests' Makefile lists in that variable (an
+# argument in capitals), in its order, or for each program named (any
+# other argument: programs not in the Makefile, such as selfcheck/'s), the
+# program's name and the comment at the top of its source.
 class SelftestPrograms(SphinxDirective):
     required_arguments = 1
+    final_argument_whitespace = True
     has_content = False
 
     def run(self):
-        var = self.arguments[0]
-        mk = os.path.join(SELFTESTS, 'Makefile')
-        self.env.note_dependency(mk)
-        with open(mk, encoding='utf-8') as f:
-            text = f.read().replace('\\\n', ' ')
-        m = re.search(r'^%s\s*:?=(.*)$' % re.escape(var), text, re.M)
-        if not m or not m.group(1).split():
-            raise self.error('selftest-programs: no %s in %s' % (var, mk))
+        arg = self.arguments[0]
+        if re.fullmatch(r'[A-Z_]+', arg):
+            mk = os.path.join(SELFTESTS, 'Makefile')
+            self.env.note_dependency(mk)
+            with open(mk, encoding='utf-8') as f:
+                text = f.read().replace('\\\n', ' ')
+            m = re.search(r'^%s\s*:?=(.*)$' % re.escape(arg), text, re.M)
+            if not m or not m.group(1).split():
+                raise self.error('selftest-programs: no %s in %s'
+                                 % (arg, mk))
+            progs = m.group(1).split()
+        else:
+            progs = arg.split()
 
         dl = nodes.definition_list()
-        for prog in m.group(1).split():
+        for prog in progs:
             for sub in ('', 'selfcheck'):
                 path = os.path.join(SELFTESTS, sub, prog + '.c')
                 if os.path.isfile(path):

@@ -7,18 +7,21 @@ set -euo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Everything generated lives outside the clone so that a fresh clone (CI)
-# reuses an unchanged kernel. See README.md, "Caches".
+# reuses an unchanged kernel. See docs/development.rst, "Caches".
 CACHE=${MDEV_KVM_CACHE:-/var/cache/mdev-kvm}
 TARBALL=${LINUX_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 SRCPKG=linux-source-6.12
 
-# Kernel flavour: "debug" (make check, selftests/config + config.debug),
-# "kcsan" (make check KCSAN=1: config.debug + config.kcsan, KCSAN instead
-# of KASAN) or "bench" (make bench, selftests/config + config.bench: no
-# debug options).
+# Kernel flavour, the fragments after selftests/config.platform and config:
+# "debug" (make check: config.debug), "kcsan" (make check KCSAN=1:
+# config.debug + config.kcsan, KCSAN instead of KASAN), "builtin" (make
+# check-builtin: config.debug + config.builtin) or "bench" (make bench:
+# config.bench, no debug options).
 FLAVOR=${FLAVOR:-debug}
-# The tree to build: "series" (tag base + our patches) or "upstream" (make
-# bench BASE=upstream: the pristine source, no patch applied).
+# The tree to build: "series" (tag base + our patches, the tree developers
+# edit), "upstream" (make bench BASE=upstream: the pristine source, no
+# patch applied) or "intree" (make check-intree: tag base + the series
+# with git am in a tree of its own, never edited).
 BASE=${BASE:-series}
 JOBS=${JOBS:-$(nproc)}
 
@@ -82,13 +85,17 @@ set_kernel_paths() {
 	KSRC=$CACHE/src/linux-$v
 	KOBJ=$CACHE/obj/linux-$v-$FLAVOR
 	KLINK=obj-$FLAVOR
-	# The pristine tree: a worktree of KSRC at tag base, its own objects.
-	if [ "$BASE" = upstream ]; then
+	# The pristine tree (upstream), or the series applied with git am on
+	# the pristine tree (intree, make check-intree): a worktree of KSRC
+	# at tag base, its own objects.
+	case $BASE in
+	upstream | intree)
 		KSRC_SERIES=$KSRC
-		KSRC=$CACHE/src/linux-$v-upstream
-		KOBJ=$CACHE/obj/linux-$v-upstream-$FLAVOR
-		KLINK=obj-upstream-$FLAVOR
-	fi
+		KSRC=$CACHE/src/linux-$v-$BASE
+		KOBJ=$CACHE/obj/linux-$v-$BASE-$FLAVOR
+		KLINK=obj-$BASE-$FLAVOR
+		;;
+	esac
 }
 
 # The series: core/ and kvm-bridge/ share one numbering (the number prefix

@@ -61,14 +61,49 @@ upstream_tree() {
 	git -C "$KSRC_SERIES" worktree add -f -q --detach "$KSRC" base
 }
 
+# BASE=intree (make check-intree): the series applied with git am, in one
+# go, on a worktree checked out at tag base: what a reviewer does with the
+# patch files. Re-applied from base whenever the series changed.
+intree_tree() {
+	local want
+
+	[ -e "$KSRC/.git" ] || {
+		(KSRC=$KSRC_SERIES && unpack_source)
+		stage "checking out the pristine tree (tag base) at $KSRC"
+		git -C "$KSRC_SERIES" worktree add -f -q --detach "$KSRC" base
+	}
+	want=$(series_hash)
+	read_series_stamp
+	if [ "$STAMP_HASH" = "$want" ] && [ "$(kgit rev-parse HEAD)" = "$STAMP_COMMIT" ] &&
+	   tree_is_clean; then
+		info "$KSRC: the series as applied with git am (unchanged)"
+		return 0
+	fi
+	stage "git am: the series ($(series_files | wc -l) patches) on tag base at $KSRC"
+	kgit am --abort >/dev/null 2>&1 || true
+	kgit checkout -q -f --detach base
+	if ! kgit am -q --keep-cr $(series_files) >"$KOBJ.am.log" 2>&1; then
+		cat "$KOBJ.am.log" >&2
+		kgit am --abort || true
+		die "the series does not apply with git am on tag base (above)"
+	fi
+	printf '%s %s\n' "$want" "$(kgit rev-parse HEAD)" \
+		>"$(kgit rev-parse --absolute-git-dir)/mdev-kvm-series"
+	info "applied $(kgit rev-list --count base..HEAD) commits"
+}
+
 # --- 2. the series --------------------------------------------------------
 # State of the tree, in .git/mdev-kvm-series: "<series hash> <commit>" of the
 # last application. A tree whose HEAD or work tree differs from that commit
-# holds a developer's work (see README, "Working on a patch").
+# holds a developer's work (see docs/development.rst, "Working on a patch").
 read_series_stamp() {
+	local f
+
 	STAMP_HASH='' STAMP_COMMIT=''
-	if [ -f "$KSRC/.git/mdev-kvm-series" ]; then
-		read -r STAMP_HASH STAMP_COMMIT <"$KSRC/.git/mdev-kvm-series"
+	# In a worktree (BASE=intree) .git is a file: its own git dir.
+	f=$(kgit rev-parse --absolute-git-dir)/mdev-kvm-series
+	if [ -f "$f" ]; then
+		read -r STAMP_HASH STAMP_COMMIT <"$f"
 	fi
 }
 
@@ -137,7 +172,10 @@ apply_series() {
 }
 
 # --- 3. configuration -----------------------------------------------------
-FRAGMENTS=("$TOP/selftests/config")
+# make check-intree: the selftests' config as the series carries it.
+FRAGMENTS=("$TOP/selftests/config.platform" "$TOP/selftests/config")
+[ "$BASE" = intree ] &&
+	FRAGMENTS[1]=$KSRC/tools/testing/selftests/vfio/config
 case $FLAVOR in
 debug) FRAGMENTS+=("$TOP/selftests/config.debug") ;;
 # make check KCSAN=1: the debug options with KCSAN instead of KASAN
@@ -150,8 +188,8 @@ esac
 # Symbols only the series has (its samples, and what mvgpu selects): the
 # pristine tree cannot have them, and nothing the benchmark measures on
 # it uses them.
-SERIES_ONLY=' CONFIG_SAMPLE_VFIO_MDEV_MVGPU CONFIG_SAMPLE_VFIO_MDEV_MZDEV
- CONFIG_SAMPLE_VFIO_MDEV_MCOUNTER CONFIG_KVM_EXTERNAL_WRITE_TRACKING '
+SERIES_ONLY=" $(printf 'CONFIG_SAMPLE_VFIO_MDEV_%s ' MVGPU MZDEV MCOUNTER)"
+SERIES_ONLY+="CONFIG_KVM_EXTERNAL_WRITE_TRACKING "
 
 KMAKE=(make -C "$KSRC" O="$KOBJ" ARCH=x86_64 -j"$JOBS")
 if command -v ccache >/dev/null; then
@@ -176,7 +214,7 @@ verify_config() {
 				sym=${line#\# } sym=${sym%% *} want='' ;;
 			*) continue ;;
 			esac
-			[ "$BASE" = upstream ] && [[ ${SERIES_ONLY//$'\n'/ } == *" $sym "* ]] &&
+			[ "$BASE" = upstream ] && [[ $SERIES_ONLY == *" $sym "* ]] &&
 				continue
 			[ -n "${from[$sym]+set}" ] || syms+=("$sym")
 			asked[$sym]=$want from[$sym]=$frag
@@ -236,6 +274,8 @@ build() {
 
 if [ "$BASE" = upstream ]; then
 	upstream_tree
+elif [ "$BASE" = intree ]; then
+	intree_tree
 else
 	unpack_source
 	apply_series
@@ -245,7 +285,7 @@ configure
 build
 # A handle for developers: build/linux -> the tree they edit.
 mkdir -p "$TOP/build"
-[ "$FLAVOR" = debug ] && ln -sfn "$KSRC" "$TOP/build/linux"
+[ "$FLAVOR" = debug ] && [ "$BASE" = series ] && ln -sfn "$KSRC" "$TOP/build/linux"
 ln -sfn "$KOBJ" "$TOP/build/$KLINK"
 info "kernel tree: $KSRC"
 info "object dir:  $KOBJ"

@@ -27,15 +27,26 @@ source "$(dirname "$0")/../scripts/common.sh"
 MODE=${1:-check}
 set_kernel_paths
 OUT=$TOP/build/$MODE
-TESTS=$TOP/build/selftests
-# Where the initramfs takes its modules (*.ko) from.
-MODULE_DIRS=("$TOP/mdev-samples" "$TOP/selftests")
+# What scripts/ksft.sh built and installed: the kselftest install
+# (kselftest/, the guest's /kselftest) and the runner's proofs (selfcheck/).
+KSFT=$TOP/build/ksft
+# Where the initramfs takes the modules modprobe loads from (extra/): the
+# samples as built from mdev-samples/ and the selfcheck canary. The test
+# drivers come with the kselftest install, as on a fleet's host.
+MODULE_DIRS=("$TOP/mdev-samples" "$KSFT/selfcheck")
 # make check KCSAN=1 and make check-builtin (scripts/flavor.sh): the
 # modules and tests built against that kernel, and its own logs.
 if [ "$FLAVOR" = kcsan ] || [ "$FLAVOR" = builtin ]; then
 	OUT=$TOP/build/$FLAVOR
-	TESTS=$OUT/tests
-	MODULE_DIRS=("$OUT/modules")
+	KSFT=$OUT/ksft
+	MODULE_DIRS=("$OUT/modules" "$KSFT/selfcheck")
+fi
+# make check-intree: the tree's own samples (modules_install) and what its
+# tools/testing/selftests/Makefile installed; no module of ours besides.
+if [ "$BASE" = intree ]; then
+	OUT=$TOP/build/intree
+	KSFT=$OUT/ksft
+	MODULE_DIRS=()
 fi
 TIMEOUT=${TIMEOUT:-1500}
 CONSOLE=$OUT/console.log
@@ -78,19 +89,31 @@ build_initramfs() {
 	mknod "$root/dev/console" c 5 1
 	cp "$TOP/selftests/guest/init" "$root/init"
 	cp "$TOP/selftests/guest/demo.sh" "$root/demo.sh"
+	cp "$TOP/selftests/guest/timeout" "$root/usr/bin/timeout"
 	cp -a "$KOBJ/staging/lib" "$root/lib"
 	# Our samples are in the tree too (the series' last patch, the same
 	# files): the guest loads them as built from mdev-samples/.
-	rm -f "$root/lib/modules/$RELEASE/kernel/samples/vfio-mdev/"{mvgpu,mzdev,mcounter}.ko
-	mkdir -p "$root/lib/modules/$RELEASE/extra"
-	while read -r ko; do
-		cp "$ko" "$root/lib/modules/$RELEASE/extra/"
-	done < <(find "${MODULE_DIRS[@]}" -name '*.ko' 2>/dev/null)
+	if [ ${#MODULE_DIRS[@]} -gt 0 ]; then
+		rm -f "$root/lib/modules/$RELEASE/kernel/samples/vfio-mdev/"{mvgpu,mzdev,mcounter}.ko
+		mkdir -p "$root/lib/modules/$RELEASE/extra"
+		while read -r ko; do
+			cp "$ko" "$root/lib/modules/$RELEASE/extra/"
+		done < <(find "${MODULE_DIRS[@]}" -name '*.ko' 2>/dev/null)
+	fi
 	depmod -b "$root" "$RELEASE"
-	find "$TESTS" -maxdepth 1 -type f -exec cp {} "$root/tests/" \;
+	if [ "$MODE" = bench ]; then
+		find "$BENCH_TESTS" -maxdepth 1 -type f -exec cp {} "$root/tests/" \;
+	else
+		cp -a "$KSFT/kselftest" "$root/kselftest"
+		if [ -f "$KSFT/selfcheck/fail_test" ]; then
+			cp "$KSFT/selfcheck/fail_test" "$root/kselftest/vfio/"
+		fi
+	fi
 	(cd "$root" && find . | cpio -o -H newc --quiet) >"$OUT/initramfs.cpio"
 	info "initramfs: $(du -h "$OUT/initramfs.cpio" | cut -f1)," \
-		"$(wc -l <"$TESTS/tests.list") test programs, kernel $RELEASE"
+		"$( [ "$MODE" = bench ] && echo "the benchmark" ||
+		    echo "$(wc -l <"$KSFT/kselftest/kselftest-list.txt") test programs")," \
+		"kernel $RELEASE"
 }
 
 qemu_cmd() {
@@ -138,8 +161,8 @@ follow() {
 		lines=$(wc -l <"$TAP" 2>/dev/null || echo 0)
 		if [ "$lines" -gt "$seen" ]; then
 			sed -n "$((seen + 1)),${lines}p" "$TAP" |
-				tr -d '\r' | grep -E '^ *(not )?ok |^# selftests:' |
-				sed -e 's/^ *//' -e 's/^/         /' || true
+				tr -d '\r' | grep -E '^(# )?(not )?ok |^# selftests:' |
+				sed -e 's/^# //' -e 's/^/         /' || true
 			seen=$lines
 		fi
 		now=$(date +%s)
@@ -280,47 +303,56 @@ kcsan_verdict() {
 }
 
 # Reads the TAP and the console, prints the verdict, returns its status.
+# The TAP is run_kselftest.sh's: one line per program ("ok 3 selftests:
+# vfio: mvgpu_test"), each program's own TAP indented by the runner with
+# "# " ("# ok 2 mvgpu.group.open_without_vm_fails # SKIP why", "# 1..9");
+# the harness's comments are then "# # ...".
 verdict() {
-	local fail=0 pass=0 failed=0 skipped=0 why=()
+	local fail=0 pass=0 failed=0 skipped=0 why=() rfile=$OUT/results.txt results
 
+	# One line per test: pass|fail|skip, its name, the skip's reason.
+	tr -d '\r' <"$TAP" | sed -n \
+		-e 's/^# ok [0-9]* *\(.*\) # SKIP *\(.*\)/skip\t\1\t\2/p' \
+		-e 't' -e 's/^# ok [0-9]* *\(.*\)/pass\t\1\t/p' \
+		-e 's/^# not ok [0-9]* *\(.*\)/fail\t\1\t/p' >"$rfile"
 	eval "$(awk '
 		{ sub(/\r$/, "") }
-		/^  ok [0-9]+ .*# SKIP/ { skip++; next }
-		/^  ok [0-9]+ /         { pass++; n++; next }
-		/^  not ok [0-9]+ /     { fail++; n++; print "  not ok: " substr($0, index($0, "ok ") + 3) > "/dev/stderr"; next }
-		/^  1\.\.[0-9]+$/       { plans += substr($1, 4) }
-		/^1\.\.[0-9]+$/         { top = substr($1, 4) }
+		/^# 1\.\.[0-9]+$/      { plans += substr($2, 4) }
+		/^1\.\.[0-9]+$/        { top = substr($1, 4) }
 		/^(not )?ok [0-9]+ /    { ran++; if ($1 == "not") { bad++; print "  " $0 > "/dev/stderr" } }
 		/^# mdev-kvm: suite done/ { done = 1 }
 		END {
-			printf "pass=%d failed=%d skipped=%d plans=%d results=%d top=%d ran=%d bad=%d done=%d\n",
-				pass, fail, skip, plans, n + skip, top, ran, bad, done
+			printf "plans=%d top=%d ran=%d bad=%d done=%d\n",
+				plans, top, ran, bad, done
 		}' "$TAP" 2>"$OUT/failures.txt" | sed 's/ /;/g')"
-	failed=$failed
+	pass=$(grep -c '^pass' "$rfile" || true)
+	failed=$(grep -c '^fail' "$rfile" || true)
+	skipped=$(grep -c '^skip' "$rfile" || true)
+	results=$((pass + failed + skipped))
 
+	sed -n 's/^fail\t\(.*\)\t$/  not ok: \1/p' "$rfile"
 	[ -s "$OUT/failures.txt" ] && cat "$OUT/failures.txt"
 	# Each skip with its reason (CI=true fails them; check-builtin lists them).
 	if [ "$skipped" -gt 0 ]; then
 		echo "  skipped:"
-		tr -d '\r' <"$TAP" | sed -n 's/^  ok [0-9]* *\(.*\) # SKIP */    \1: /p'
+		awk -F '\t' '$1 == "skip" { print "    " $2 ": " $3 }' "$rfile"
 	fi
 	# make check-builtin: SKIPS_OK (a regex of test names) must skip,
-	# every one of them, and nothing else may.
+	# every one of them, and nothing else may; those do not count.
 	if [ -n "${SKIPS_OK:-}" ]; then
-		local unexpected missing
-		unexpected=$(tr -d '\r' <"$TAP" |
-			sed -n 's/^  ok [0-9]* *\(.*\) # SKIP.*/\1/p' |
+		local unexpected missing expected
+		unexpected=$(awk -F '\t' '$1 == "skip" { print $2 }' "$rfile" |
 			grep -cvE "^($SKIPS_OK)\$" || true)
-		missing=$(tr -d '\r' <"$TAP" | grep -E '^  (not )?ok [0-9]+ ' |
-			grep -v '# SKIP' | sed 's/^  \(not \)\{0,1\}ok [0-9]* *//' |
+		expected=$(awk -F '\t' '$1 == "skip" { print $2 }' "$rfile" |
+			grep -cE "^($SKIPS_OK)\$" || true)
+		missing=$(awk -F '\t' '$1 != "skip" { print $2 }' "$rfile" |
 			grep -cE "^($SKIPS_OK)\$" || true)
 		[ "$unexpected" -gt 0 ] &&
 			why+=("$unexpected test(s) skipped that SKIPS_OK does not expect")
 		[ "$missing" -gt 0 ] &&
 			why+=("$missing test(s) in SKIPS_OK did not skip")
-		skipped=$((skipped - $(tr -d '\r' <"$TAP" |
-			sed -n 's/^  ok [0-9]* *\(.*\) # SKIP.*/\1/p' |
-			grep -cE "^($SKIPS_OK)\$" || true)))
+		[ "$expected" -gt 0 ] || why+=("no test in SKIPS_OK skipped")
+		skipped=$((skipped - expected))
 	fi
 	[ "$failed" -gt 0 ] && why+=("$failed test(s) failed")
 	[ "$bad" -gt "$failed" ] && why+=("a test program failed outside its tests")
@@ -396,7 +428,7 @@ bench_main() {
 	local csv=$TOP/build/bench/$label.csv txt=$TOP/build/bench/$label.txt
 
 	OUT=$TOP/build/bench/$label
-	TESTS=${BENCH_TESTS:?}
+	: "${BENCH_TESTS:?}"
 	MODULE_DIRS=("${BENCH_MODULES:?}")
 	CONSOLE=$OUT/console.log
 	TAP=$OUT/bench.log

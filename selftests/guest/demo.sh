@@ -109,7 +109,7 @@ step "6. A guest drives the vGPU: QEMU with KVM boots a small program"
 say "(selftests/payload/) that finds the vGPU in PCI config space, loads a"
 say "GTT from its own memory (the device reads it as DMA), stores to it"
 say "(KVM write-protects the page and tells the device) and takes the MSI."
-cp /tests/payload.elf /tmp/demo-payload.elf || fail "no payload"
+cp /kselftest/vfio/payload.elf /tmp/demo-payload.elf || fail "no payload"
 rm -f /tmp/demo-guest.txt
 host timeout 300 qemu-system-x86_64 -accel kvm -cpu max -m 64 -nodefaults \
 	-display none -no-reboot -kernel /tmp/demo-payload.elf \

@@ -16,7 +16,11 @@ int __sysfs_read(const char *path, char *buf, size_t size);
 int __sysfs_read_long(const char *path, long *val);
 long sysfs_read_long(const char *path);
 
-/* Loads a module and what it depends on (modprobe); 0 if it is loaded. */
+/*
+ * Loads a module and what it depends on (modprobe), or a test driver from
+ * drivers/ beside the program (the kselftest install) after what it
+ * depends on; 0 if it is loaded.
+ */
 int __modprobe(const char *name);
 void modprobe(const char *name);
 /*
